@@ -1,0 +1,27 @@
+"""Spectral geometry of representations: pure functions on tensors (no I/O, no plotting).
+
+Every function takes a ``numpy.ndarray`` or ``torch.Tensor`` of shape ``(n_samples, n_features)``
+(or a batch ``(batch, n_samples, n_features)``), computes on the input's device in float64 by
+default, and returns Python floats (arrays of shape ``(batch,)`` for a batch).
+"""
+
+from .cka import linear_cka
+from .measures import effective_rank, numerical_rank, participation_ratio, stable_rank
+from .powerlaw import FitRangeWarning, PowerLawFit, alpha_req
+from .spectrum import Spectrum, spectrum
+from .summary import SpectralSummary, spectral_summary
+
+__all__ = [
+    "FitRangeWarning",
+    "PowerLawFit",
+    "SpectralSummary",
+    "Spectrum",
+    "alpha_req",
+    "effective_rank",
+    "linear_cka",
+    "numerical_rank",
+    "participation_ratio",
+    "spectral_summary",
+    "spectrum",
+    "stable_rank",
+]
