@@ -22,7 +22,7 @@ class RepscopeWarning(UserWarning):
 
 
 class DegenerateInputWarning(RepscopeWarning):
-    """The input is degenerate (zero variance, too short a spectrum) and a documented fallback ran."""
+    """Degenerate input (zero variance, too short a spectrum): a documented fallback ran."""
 
 
 def _describe(value: Any) -> str:
@@ -30,6 +30,8 @@ def _describe(value: Any) -> str:
     shape = getattr(value, "shape", None)
     if shape is not None and not isinstance(value, numbers.Number):
         return f"{type(value).__name__} of shape {tuple(shape)}"
+    if not isinstance(value, (str, bytes, numbers.Number, tuple, list, dict, set, type(None))):
+        return f"a {type(value).__name__} object"
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 

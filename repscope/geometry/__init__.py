@@ -6,6 +6,14 @@ default, and returns Python floats (arrays of shape ``(batch,)`` for a batch).
 """
 
 from .cka import linear_cka
+from .diffusion import (
+    diffusion_operator,
+    diffusion_spectrum,
+    dse,
+    dse_from_eigenvalues,
+    resolve_sigma,
+)
+from .dsmi import dsmi
 from .measures import effective_rank, numerical_rank, participation_ratio, stable_rank
 from .powerlaw import FitRangeWarning, PowerLawFit, alpha_req
 from .spectrum import Spectrum, spectrum
@@ -17,10 +25,16 @@ __all__ = [
     "SpectralSummary",
     "Spectrum",
     "alpha_req",
+    "diffusion_operator",
+    "diffusion_spectrum",
+    "dse",
+    "dse_from_eigenvalues",
+    "dsmi",
     "effective_rank",
     "linear_cka",
     "numerical_rank",
     "participation_ratio",
+    "resolve_sigma",
     "spectral_summary",
     "spectrum",
     "stable_rank",

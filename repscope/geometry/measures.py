@@ -78,7 +78,7 @@ def effective_rank(
     spec = as_spectrum(x, func=func, kind=convention, dtype=dtype)
     values = spec.values.sqrt() if spec.kind == "singular" else spec.values
     p = values / values.sum(dim=-1, keepdim=True).clamp_min(torch.finfo(values.dtype).tiny) + eps
-    entropy = -(p * torch.log(p)).sum(dim=-1)
+    entropy = -torch.special.xlogy(p, p).sum(dim=-1)
     return spec.output(torch.where(_zero_rows(spec), 0.0, torch.exp(entropy)))
 
 

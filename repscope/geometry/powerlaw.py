@@ -55,11 +55,12 @@ def alpha_req(
     α-ReQ paper, Agrawal et al. 2022, used 4–100). Only eigenvalues above the numerical-rank
     tolerance enter the fit.
 
-    When fewer than 10 non-zero eigenvalues lie in ``fit_range``, the range is cut to the
-    eigenvalues that exist, or, if still too short, replaced by ranks ``2 … K/2`` (``K`` the
-    number of non-zero eigenvalues), with a :class:`FitRangeWarning` naming the range used. With
-    fewer than 8 non-zero eigenvalues there is nothing to fit: ``ValueError``. For a batch, the
-    range is chosen once, from its shortest spectrum. ``fit_range`` is never modified.
+    When the spectrum has fewer non-zero eigenvalues than ``fit_range`` reaches, the range is
+    cut to the eigenvalues that exist, or, if that leaves fewer than 10, replaced by ranks
+    ``2 … K/2`` (``K`` the number of non-zero eigenvalues), with a :class:`FitRangeWarning`
+    naming the range used. With fewer than 8 non-zero eigenvalues there is nothing to fit:
+    ``ValueError``. For a batch, the range is chosen once, from its shortest spectrum.
+    ``fit_range`` is never modified.
 
     Parameters
     ----------
@@ -92,7 +93,7 @@ def alpha_req(
 
 def _usable_range(n_nonzero: int, first: int, last: int) -> tuple[int, int]:
     cut = min(last, n_nonzero)
-    if cut - first + 1 >= MIN_FIT_POINTS:
+    if cut == last or cut - first + 1 >= MIN_FIT_POINTS:
         used = (first, cut)
     elif n_nonzero >= MIN_EIGENVALUES:
         used = (2, n_nonzero // 2)
