@@ -2,7 +2,29 @@
 
 from . import geometry
 from ._validation import DegenerateInputWarning, RepscopeWarning
+from .phases import Phase, detect_phases
+from .probe import Probe, ProbeError
+from .sources import CheckpointError, CheckpointFolder, HubRevisions
+from .sources.live import LiveRun
+from .store import Store, StoreError
+from .trajectory import Trajectory
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["DegenerateInputWarning", "RepscopeWarning", "__version__", "geometry"]
+__all__ = [
+    "CheckpointError",
+    "CheckpointFolder",
+    "DegenerateInputWarning",
+    "HubRevisions",
+    "LiveRun",
+    "Phase",
+    "Probe",
+    "ProbeError",
+    "RepscopeWarning",
+    "Store",
+    "StoreError",
+    "Trajectory",
+    "__version__",
+    "detect_phases",
+    "geometry",
+]

@@ -59,3 +59,66 @@ def separated_clusters(
     centres = 100.0 * np.eye(dim)[:n_clusters]
     labels = np.repeat(np.arange(n_clusters), per_cluster)
     return centres[labels] + spread * rng.normal(size=(len(labels), dim)), labels
+
+
+def demo_model():
+    """The small MLP :func:`save_demo_checkpoints` trains: 8 → 64 → 64 → 4, tanh."""
+    import torch
+
+    return torch.nn.Sequential(
+        torch.nn.Linear(8, 64), torch.nn.Tanh(), torch.nn.Linear(64, 64), torch.nn.Tanh(),
+        torch.nn.Linear(64, 4),
+    )
+
+
+def save_demo_checkpoints(folder=None, *, steps=(0, 1, 2, 4, 8, 16, 32, 64, 128, 256),
+                          seed: int = 0):
+    """Train :func:`demo_model` on a teacher network's outputs and save real checkpoints.
+
+    A few hundred Adam steps on a CPU (about a second); the state dict is saved as
+    ``step_<n>.safetensors`` at each of ``steps``.
+
+    Parameters
+    ----------
+    folder : str or Path, optional
+        Where to save; default a new temporary folder.
+    steps : sequence of int
+        The steps to save (the training runs to the largest).
+    seed : int
+
+    Returns
+    -------
+    pathlib.Path
+        The folder.
+
+    Examples
+    --------
+    >>> folder = save_demo_checkpoints(steps=(0, 5))
+    >>> sorted(p.name for p in folder.glob("*.safetensors"))
+    ['step_0.safetensors', 'step_5.safetensors']
+    """
+    import tempfile
+    from pathlib import Path
+
+    import torch
+    from safetensors.torch import save_file
+
+    folder = Path(folder) if folder is not None else Path(tempfile.mkdtemp(prefix="repscope-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    gen = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    teacher, model = demo_model(), demo_model()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    wanted = set(steps)
+    for step in range(max(steps) + 1):
+        if step in wanted:
+            state = {k: v.detach().clone().contiguous() for k, v in model.state_dict().items()}
+            save_file(state, folder / f"step_{step}.safetensors")
+        x = torch.randn(64, 8, generator=gen)
+        with torch.no_grad():
+            y = teacher(3 * x)
+        loss = torch.nn.functional.mse_loss(model(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return folder

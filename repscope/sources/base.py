@@ -1,0 +1,104 @@
+"""What every source yields: checkpoints that know their step, fingerprint, and how to load."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import torch
+
+from .loading import CheckpointError, load_state_dict
+
+ModelFactory = Callable[[], torch.nn.Module]
+
+
+class Checkpoint:
+    """One checkpoint of a run. Loading is lazy: nothing is read until :meth:`load`.
+
+    Attributes
+    ----------
+    step : int
+        The training step.
+    name : str
+        A human-readable name (a file name, a revision) used in messages.
+    """
+
+    step: int
+    name: str
+
+    def fingerprint(self) -> str:
+        """A content hash of the checkpoint's weights (the store's key, with the step)."""
+        raise NotImplementedError
+
+    def load(self) -> torch.nn.Module:
+        """The model in eval mode, on the CPU. Raises :class:`CheckpointError` if it cannot."""
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(step={self.step}, name={self.name!r})"
+
+
+@runtime_checkable
+class Source(Protocol):
+    """Anything that yields checkpoints in step order and has a run name."""
+
+    run: str
+
+    def __iter__(self) -> Iterator[Checkpoint]: ...
+
+
+def file_fingerprint(*paths: Path) -> str:
+    """``sha256:<hex>`` of the files' bytes, in order (``missing:<path>`` if one is not there).
+
+    The bytes, not the tensors: ``torch.save`` writes the file's name into its archive, so the
+    same weights saved under two names hash differently (they are then measured twice).
+    """
+    digest = hashlib.sha256()
+    for path in paths:
+        if not path.is_file():
+            return f"missing:{path}"
+        with path.open("rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(chunk)
+    return "sha256:" + digest.hexdigest()
+
+
+def state_fingerprint(state: dict[str, torch.Tensor]) -> str:
+    """``sha256:<hex>`` of a state dict's names, dtypes, shapes and bytes."""
+    digest = hashlib.sha256()
+    for name in sorted(state):
+        tensor = state[name].detach().to("cpu").contiguous()
+        digest.update(f"{name}|{tensor.dtype}|{tuple(tensor.shape)}|".encode())
+        digest.update(tensor.view(torch.uint8).numpy().tobytes() if tensor.numel() else b"")
+    return "sha256:" + digest.hexdigest()
+
+
+def build_model(factory: ModelFactory, state: dict[str, torch.Tensor],
+                where: str) -> torch.nn.Module:
+    """A fresh model from ``factory`` with ``state`` loaded strictly, in eval mode."""
+    model = factory()
+    if not isinstance(model, torch.nn.Module):
+        raise CheckpointError(
+            f"{where}: the model factory returned {type(model).__name__}, not a torch.nn.Module."
+        )
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as err:
+        raise CheckpointError(f"{where}: the weights do not fit the model ({err}).") from None
+    return model.eval()
+
+
+class FileCheckpoint(Checkpoint):
+    """A state dict in one file (``.safetensors``, ``.pt``, ``.pth``), loaded into ``model()``."""
+
+    def __init__(self, step: int, path: str | Path, model: ModelFactory):
+        self.step, self.path, self.model = int(step), Path(path), model
+        self.name = self.path.name
+
+    def fingerprint(self) -> str:
+        return file_fingerprint(self.path)
+
+    def load(self) -> torch.nn.Module:
+        return build_model(self.model, load_state_dict(self.path), str(self.path))

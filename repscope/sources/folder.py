@@ -1,0 +1,169 @@
+"""Checkpoints in a folder: weight files, or Hugging Face Trainer ``checkpoint-<step>/`` folders."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import torch
+
+from .._validation import _describe, fail
+from .base import Checkpoint, FileCheckpoint, ModelFactory, build_model, file_fingerprint
+from .loading import CheckpointError, load_state_dicts, weight_files
+
+WEIGHT_SUFFIXES = (".safetensors", ".pt", ".pth")
+_STEP = re.compile(
+    r"(?:^|[^a-z])(?:global_step|steps?|checkpoint|ckpt|iter|iteration)[-_=]?(\d+)(?!\d)", re.I)
+_NUMBER = re.compile(r"\d+")
+
+
+def step_from_name(name: str) -> int | None:
+    """The step in a name like ``step_1000.pt``, ``checkpoint-500`` or ``00042.safetensors``.
+
+    A number counts only after a keyword (``step``, ``checkpoint``, ``ckpt``, ``iter``,
+    ``global_step``; the last one wins) or as the whole name, so ``resnet50.pt`` has no step.
+
+    Examples
+    --------
+    >>> step_from_name("checkpoint-500"), step_from_name("vit16_step=12.pt"), step_from_name("x")
+    (500, 12, None)
+    """
+    stem = name.split(".")[0]
+    matches = _STEP.findall(stem)
+    if matches:
+        return int(matches[-1])
+    return int(stem) if _NUMBER.fullmatch(stem) else None
+
+
+class TrainerCheckpoint(Checkpoint):
+    """A Hugging Face Trainer ``checkpoint-<step>/`` folder.
+
+    With ``model`` given, its weight file is loaded into ``model()``; otherwise the folder is
+    opened with ``transformers.AutoModel.from_pretrained`` (needs the ``hf`` extra). Optimizer,
+    scheduler, RNG state and training arguments are never opened.
+    """
+
+    def __init__(self, step: int, folder: Path, model: ModelFactory | None):
+        self.step, self.folder, self.model = int(step), Path(folder), model
+        self.name = self.folder.name
+
+    def fingerprint(self) -> str:
+        try:
+            return file_fingerprint(*weight_files(self.folder))
+        except CheckpointError:
+            return f"missing:{self.folder}"
+
+    def load(self) -> torch.nn.Module:
+        paths = weight_files(self.folder)
+        state = load_state_dicts(paths)  # the safety check: pickles are refused right here
+        template = self.model() if self.model is not None else None
+        if template is not None and not hasattr(template, "save_pretrained"):
+            return build_model(lambda: template, state, str(self.folder))
+        # A transformers model: its loader maps on-disk tensor names to the module's.
+        from .hub import auto_model_class
+
+        try:
+            cls = type(template) if template is not None else auto_model_class(self.folder)
+            extra = {"config": template.config} if template is not None else {}
+            return cls.from_pretrained(self.folder, **extra,
+                                       use_safetensors=paths[0].suffix == ".safetensors").eval()
+        except Exception as err:
+            raise CheckpointError(
+                f"{self.folder}: transformers could not load it ({err}).") from None
+
+
+def _trainer_step(folder: Path) -> int | None:
+    state = folder / "trainer_state.json"
+    if state.is_file():
+        try:
+            return int(json.loads(state.read_text())["global_step"])
+        except (ValueError, KeyError, TypeError):
+            return None
+    return None
+
+
+class CheckpointFolder:
+    """The checkpoints of one run, in a folder.
+
+    Parameters
+    ----------
+    path : str or Path
+        A folder holding ``*.safetensors`` / ``*.pt`` / ``*.pth`` state dicts, or Hugging Face
+        Trainer ``checkpoint-<step>/`` folders.
+    model : callable returning torch.nn.Module, optional
+        Builds a fresh model for the weights. Required for weight files; optional for Trainer
+        folders (default: ``transformers`` reads the folder's ``config.json``). Use a
+        module-level function (not a lambda) to scan with a process pool.
+    run : str, optional
+        The run's name in the store; default the folder's name.
+
+    The step of each checkpoint is read from its name (``step_1000.pt``, ``checkpoint-500``), or
+    from ``trainer_state.json`` for a Trainer folder whose name has none.
+
+    Examples
+    --------
+    >>> import tempfile, torch
+    >>> from pathlib import Path
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> for step in (10, 2):
+    ...     torch.save(torch.nn.Linear(3, 2).state_dict(), folder / f"step_{step}.pt")
+    >>> [c.step for c in CheckpointFolder(folder, model=lambda: torch.nn.Linear(3, 2))]
+    [2, 10]
+    """
+
+    def __init__(self, path: str | Path, *, model: ModelFactory | None = None,
+                 run: str | None = None):
+        self.path = Path(path)
+        if not self.path.is_dir():
+            fail("path", "CheckpointFolder", "an existing folder of checkpoints",
+                 _describe(str(path)))
+        if model is not None and (not callable(model) or isinstance(model, torch.nn.Module)):
+            fail("model", "CheckpointFolder",
+                 "a callable that returns a fresh torch.nn.Module (a factory, not a model)",
+                 _describe(model), error=TypeError)
+        self.model = model
+        self.run = run or self.path.resolve().name
+        self.checkpoints = self._find()
+
+    def _find(self) -> list[Checkpoint]:
+        found: dict[int, Checkpoint] = {}
+        for entry in sorted(self.path.iterdir()):
+            ckpt = self._checkpoint(entry)
+            if ckpt is None:
+                continue
+            if ckpt.step in found:
+                raise ValueError(
+                    f"The 'path' argument of CheckpointFolder must hold one checkpoint per step; "
+                    f"got step {ckpt.step} twice ({found[ckpt.step].name}, {ckpt.name})."
+                )
+            found[ckpt.step] = ckpt
+        if not found:
+            fail("path", "CheckpointFolder",
+                 "a folder with *.safetensors, *.pt, *.pth files or checkpoint-<step>/ folders",
+                 f"{self.path} with none")
+        return [found[s] for s in sorted(found)]
+
+    def _checkpoint(self, entry: Path) -> Checkpoint | None:
+        if entry.is_dir():
+            step = step_from_name(entry.name) if entry.name.startswith("checkpoint") else None
+            step = step if step is not None else _trainer_step(entry)
+            if step is None:
+                return None
+            return TrainerCheckpoint(step, entry, self.model)
+        if entry.suffix not in WEIGHT_SUFFIXES or entry.name in ("optimizer.pt", "scheduler.pt"):
+            return None
+        step = step_from_name(entry.name)
+        if step is None:
+            return None
+        if self.model is None:
+            fail("model", "CheckpointFolder",
+                 "a model factory when the folder holds bare weight files", "None")
+        return FileCheckpoint(step, entry, self.model)
+
+    def __iter__(self) -> Iterator[Checkpoint]:
+        return iter(self.checkpoints)
+
+    def __len__(self) -> int:
+        return len(self.checkpoints)

@@ -1,0 +1,123 @@
+"""A run in progress: a training loop hands its model over every ``every`` steps.
+
+The probe's activations are captured at once (one forward pass, in the training thread), and the
+geometry is computed in a background thread while training goes on; results land in the store,
+where a :class:`~repscope.trajectory.Trajectory` (and the widgets) read them.
+
+Examples
+--------
+>>> import torch
+>>> from repscope import Probe
+>>> from repscope.sources.live import LiveRun
+>>> model = torch.nn.Sequential(torch.nn.Linear(4, 32), torch.nn.Tanh(), torch.nn.Linear(32, 2))
+>>> live = LiveRun(Probe(torch.randn(64, 4), layers=["1"]), every=50, fit_range=(2, 10))
+>>> opt = torch.optim.SGD(model.parameters(), lr=0.1)
+>>> for step in range(101):
+...     loss = model(torch.randn(16, 4)).pow(2).mean()
+...     opt.zero_grad(); loss.backward(); opt.step()
+...     _ = live.observe(step, model)
+>>> live.wait().trajectory.steps
+[0, 50, 100]
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .._validation import check_int
+from ..probe import Probe
+from ..scan import WHOLE_CHECKPOINT, _layer_record
+from ..store import Record, Store
+from ..trajectory import Trajectory
+from .base import state_fingerprint
+
+
+class LiveRun:
+    """Geometry of a model while it trains.
+
+    Parameters
+    ----------
+    probe : Probe
+    every : int, default 100
+        Measure at steps that are multiples of ``every`` (see :meth:`observe`).
+    store : Store, str or Path, optional
+        Default: in memory.
+    run : str, default "live"
+    **measures
+        :class:`~repscope.scan.MeasureConfig` fields (activations view).
+    """
+
+    def __init__(self, probe: Probe, *, every: int = 100, store: Store | str | Path | None = None,
+                 run: str = "live", **measures: Any):
+        self.every = check_int(every, name="every", func="LiveRun", low=1)
+        self.trajectory = Trajectory(None, probe, store=store, run=run, **measures)
+        self._pool = cf.ThreadPoolExecutor(max_workers=1, thread_name_prefix="repscope-live")
+        self._futures: list[cf.Future] = []
+
+    @property
+    def probe(self) -> Probe:
+        return self.trajectory.probe
+
+    def observe(self, step: int, model: torch.nn.Module, *, force: bool = False) -> bool:
+        """Measure ``model`` at ``step`` if ``step % every == 0`` (or ``force``).
+
+        Returns whether it was measured. The forward pass on the probe runs now, in eval mode
+        (the model's training mode is restored); the geometry runs in the background.
+        """
+        if not force and step % self.every:
+            return False
+        was_training = model.training
+        model.eval()
+        try:
+            fingerprint = state_fingerprint(model.state_dict())
+            try:
+                acts = self.probe.capture(model, check_finite=False)
+            except Exception as err:  # reported as a gap, training goes on
+                self._store([self._record(step, fingerprint, WHOLE_CHECKPOINT, error=str(err))])
+                return True
+        finally:
+            model.train(was_training)
+        acts = {k: v.detach().to("cpu") for k, v in acts.items()}
+        self._futures.append(self._pool.submit(self._measure, step, fingerprint, acts))
+        return True
+
+    def _record(self, step: int, fingerprint: str, layer: str, error: str) -> Record:
+        key = self.trajectory._key()
+        return Record(run=self.trajectory.run, checkpoint=fingerprint, layer=layer, step=step,
+                      status="failed", error=error, **key)
+
+    def _measure(self, step: int, fingerprint: str, acts: dict[str, torch.Tensor]) -> None:
+        traj = self.trajectory
+        base = dict(run=traj.run, checkpoint=fingerprint, step=step, **traj._key())
+        self._store([_layer_record(name, m, self.probe, traj.config, None, base)
+                     for name, m in acts.items()])
+
+    def _store(self, records: list[Record]) -> None:
+        self.trajectory.store.put(*records)
+
+    def wait(self) -> LiveRun:
+        """Block until every submitted measurement is stored (re-raising any error)."""
+        for future in self._futures:
+            future.result()
+        self._futures.clear()
+        return self
+
+    def trainer_callback(self) -> Any:
+        """A ``transformers.TrainerCallback`` that observes the model every ``every`` steps."""
+        from transformers import TrainerCallback
+
+        live = self
+
+        class RepscopeCallback(TrainerCallback):
+            def on_step_end(self, args, state, control, model=None, **kwargs):
+                if model is not None:
+                    live.observe(state.global_step, model)
+
+            def on_train_end(self, args, state, control, **kwargs):
+                live.wait()
+
+        return RepscopeCallback()

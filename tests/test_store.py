@@ -1,0 +1,127 @@
+"""The SQLite store: round trips, transactions, two writers, a killed writer, alien files."""
+
+import math
+import multiprocessing as mp
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from repscope.store import SCHEMA_VERSION, Record, Store, StoreError, canonical_params
+
+KEY = dict(run="r", probe="p", params=canonical_params({"t": 1, "sigma": 10}))
+
+
+def record(step, layer="h.0", **kw):
+    return Record(checkpoint=f"sha:{step}", layer=layer, step=step, **KEY, **kw)
+
+
+def test_round_trip_keeps_values_spectrum_and_nan(tmp_path):
+    spec = np.random.default_rng(0).dirichlet(np.ones(50))
+    with Store(tmp_path / "s.sqlite") as store:
+        store.put(record(3, measures={"a": 1.5, "b": float("nan"), "c": float("inf")},
+                         spectrum=spec))
+    with Store(tmp_path / "s.sqlite") as store:  # reopened: it is on disk
+        got = store.get(step=3, checkpoint="sha:3", layer="h.0", **KEY)
+    assert got.step == 3 and got.measures["a"] == 1.5
+    assert math.isnan(got.measures["b"]) and got.measures["c"] == math.inf
+    np.testing.assert_array_equal(got.spectrum, spec)
+
+
+def test_failed_rows_and_done_sets(tmp_path):
+    with Store(tmp_path / "s.sqlite") as store:
+        store.put(record(1), record(2, status="failed", error="corrupt file"))
+        assert store.done(**KEY) == {(1, "sha:1", "h.0")}
+        assert store.done(**KEY, status="failed") == {(2, "sha:2", "h.0")}
+        assert [r.error for r in store.records(run="r")] == [None, "corrupt file"]
+
+
+def test_params_key_is_canonical():
+    assert canonical_params({"b": 1, "a": 2}) == canonical_params({"a": 2, "b": 1})
+    assert canonical_params({"t": 1}) != canonical_params({"t": 2})
+
+
+def test_a_failing_transaction_writes_nothing(tmp_path):
+    with Store(tmp_path / "s.sqlite") as store:
+        bad = Record(checkpoint="x", layer="l", step="not a step", **KEY)  # int() fails
+        with pytest.raises(ValueError):
+            store.put(record(1), bad)
+        assert list(store.records(run="r")) == []
+
+
+def _writer(path, offset, n):
+    with Store(path) as store:
+        for i in range(n):
+            store.put(record(offset + i))
+
+
+def test_two_processes_writing_at_once_lose_nothing(tmp_path):
+    path = tmp_path / "s.sqlite"
+    Store(path).close()
+    ctx = mp.get_context("spawn")
+    procs = [ctx.Process(target=_writer, args=(path, k * 1000, 150)) for k in range(2)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+        assert p.exitcode == 0
+    with Store(path) as store:
+        steps = sorted(r.step for r in store.records(run="r"))
+    assert steps == list(range(150)) + list(range(1000, 1150))
+
+
+def test_a_writer_killed_mid_run_leaves_every_finished_row(tmp_path):
+    path = tmp_path / "s.sqlite"
+    script = textwrap.dedent(f"""
+        from repscope.store import Record, Store
+        store = Store({str(path)!r})
+        i = 0
+        while True:
+            store.put(*[Record(run="r", checkpoint=f"c{{i}}-{{j}}", layer="l", probe="p",
+                               params="{{}}", step=i, measures={{"v": float(i)}})
+                        for j in range(50)])
+            print(i, flush=True)
+            i += 1
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    finished = [int(proc.stdout.readline()) for _ in range(30)]
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    with Store(path) as store:
+        rows = list(store.records(run="r"))
+    counts = np.bincount([r.step for r in rows])
+    assert len(counts) >= len(finished)
+    assert np.all(counts == 50)  # every transaction whole: none half-written
+    assert all(r.measures["v"] == r.step for r in rows)
+
+
+def test_a_newer_store_is_refused_with_a_reason(tmp_path):
+    path = tmp_path / "s.sqlite"
+    Store(path).close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE meta SET value=? WHERE key='schema_version'",
+                     (str(SCHEMA_VERSION + 1),))
+    with pytest.raises(StoreError, match="newer repscope"):
+        Store(path)
+
+
+def test_other_sqlite_files_and_garbage_are_refused(tmp_path):
+    alien = tmp_path / "alien.sqlite"
+    with sqlite3.connect(alien) as conn:
+        conn.execute("CREATE TABLE customers (name TEXT)")
+    with pytest.raises(StoreError, match="not a repscope store"):
+        Store(alien)
+    garbage = tmp_path / "garbage.sqlite"
+    garbage.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(StoreError, match="not a repscope store"):
+        Store(garbage)
+
+
+def test_store_is_in_wal_mode(tmp_path):
+    Store(tmp_path / "s.sqlite").close()
+    with sqlite3.connect(tmp_path / "s.sqlite") as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"

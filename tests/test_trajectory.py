@@ -1,0 +1,212 @@
+"""Trajectories: values equal the geometry of independently captured activations, nothing is
+computed twice, failures leave gaps, executors change nothing, the other views."""
+
+import concurrent.futures as cf
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from repscope import geometry
+from repscope.probe import Probe
+from repscope.sources.folder import CheckpointFolder
+from repscope.store import Store
+from repscope.trajectory import Trajectory
+
+from .models import mlp, save_mlp_checkpoints
+
+STEPS = [0, 1, 2, 4, 8, 16]
+LAYERS = ["1", "3"]
+FIT = (2, 10)
+
+
+@pytest.fixture
+def folder(tmp_path):
+    states = save_mlp_checkpoints(tmp_path, STEPS)
+    return tmp_path, states
+
+
+@pytest.fixture
+def probe():
+    x = torch.randn(80, 6, generator=torch.Generator().manual_seed(0))
+    return Probe(x, layers=LAYERS)
+
+
+def activations(state, x, layer):
+    model = mlp()
+    model.load_state_dict(state)
+    with torch.no_grad():
+        return model[: int(layer) + 1](x).numpy()
+
+
+def test_metrics_equal_the_geometry_of_each_checkpoint(folder, probe):
+    path, states = folder
+    traj = Trajectory(CheckpointFolder(path, model=mlp), probe, fit_range=FIT).compute(
+        progress=False)
+    m = traj.metrics
+    assert list(m.columns) == ["step", "layer", "measure", "value"]
+    for step in STEPS:
+        for layer in LAYERS:
+            acts = activations(states[step], probe.inputs[""], layer)
+            rows = m[(m.step == step) & (m.layer == layer)].set_index("measure").value
+            assert rows["effective_rank"] == pytest.approx(geometry.effective_rank(acts), rel=1e-6)
+            assert rows["alpha"] == pytest.approx(
+                geometry.alpha_req(acts, fit_range=FIT).alpha, rel=1e-6)
+            np.testing.assert_allclose(traj.spectrum(step, layer),
+                                       geometry.spectrum(acts).eigenvalues(), rtol=1e-5,
+                                       atol=1e-12)
+    assert traj.steps == STEPS and traj.layers == LAYERS
+
+
+class CountingFactory:
+    def __init__(self):
+        self.calls = 0
+
+    def __call__(self):
+        self.calls += 1
+        return mlp()
+
+
+def test_a_second_compute_recomputes_nothing(folder, probe, tmp_path_factory):
+    path, _ = folder
+    store_path = tmp_path_factory.mktemp("store") / "s.sqlite"
+    first = CountingFactory()
+    Trajectory(CheckpointFolder(path, model=first), probe, store=store_path,
+               fit_range=FIT).compute(progress=False)
+    assert first.calls == len(STEPS)
+    again = CountingFactory()
+    traj = Trajectory(CheckpointFolder(path, model=again), probe, store=store_path,
+                      fit_range=FIT).compute(progress=False)
+    assert again.calls == 0
+    assert len(traj.metrics.step.unique()) == len(STEPS)
+    # other parameters are a different key: computed anew
+    other = CountingFactory()
+    Trajectory(CheckpointFolder(path, model=other), probe, store=store_path,
+               fit_range=(2, 12)).compute(progress=False)
+    assert other.calls == len(STEPS)
+
+
+def test_failures_leave_gaps_and_the_rest_is_measured(folder, probe):
+    path, states = folder
+    (path / "step_4.pt").write_bytes((path / "step_4.pt").read_bytes()[:100])  # truncated
+    diverged = {k: v.clone() for k, v in states[8].items()}
+    diverged["2.weight"].fill_(float("nan"))  # layer "3" follows the NaN weights
+    torch.save(diverged, path / "step_8.pt")
+
+    class Evil:
+        def __reduce__(self):
+            return (print, ("pwned",))
+
+    (path / "step_16.pt").write_bytes(pickle.dumps({"w": Evil()}))
+    traj = Trajectory(CheckpointFolder(path, model=mlp), probe, fit_range=FIT).compute(
+        progress=False)
+    failures = traj.failures.set_index(["step", "layer"]).error
+    assert "truncated or corrupt" in failures[(4, "*")]
+    assert "NaN" in failures[(8, "3")]
+    assert "refused" in failures[(16, "*")]
+    m = traj.metrics
+    assert sorted(m.step.unique()) == [0, 1, 2, 8]
+    assert set(m[m.step == 8].layer) == {"1"}  # the diverged checkpoint keeps its good layer
+
+
+def test_unknown_layer_fails_each_checkpoint_with_the_valid_names(folder):
+    path, _ = folder
+    probe = Probe(torch.randn(20, 6), layers=["9"])
+    traj = Trajectory(CheckpointFolder(path, model=mlp), probe, fit_range=FIT).compute(
+        progress=False)
+    assert len(traj.failures) == len(STEPS)
+    assert traj.failures.error.str.contains("no layer named '9'.*Valid names").all()
+    assert traj.metrics.empty and traj.phases() == []
+
+
+@pytest.mark.parametrize("kind", ["thread", "process"])
+def test_executors_give_the_same_metrics(folder, probe, kind):
+    path, _ = folder
+    source = CheckpointFolder(path, model=mlp)
+    serial = Trajectory(source, probe, fit_range=FIT).compute(progress=False).metrics
+    pool = cf.ThreadPoolExecutor(2) if kind == "thread" else cf.ProcessPoolExecutor(2)
+    with pool:
+        parallel = Trajectory(source, probe, fit_range=FIT).compute(pool, progress=False).metrics
+    pd.testing.assert_frame_equal(serial, parallel)
+
+
+def test_weights_view_measures_weights_and_distance_moved(folder):
+    path, states = folder
+    probe = Probe(torch.randn(20, 6), layers=["0", "2"])
+    traj = Trajectory(CheckpointFolder(path, model=mlp), probe, view="weights",
+                      fit_range=(2, 4)).compute(progress=False)
+    for step in (0, 4, 16):
+        w, w0 = states[step]["2.weight"].double(), states[0]["2.weight"].double()
+        got = traj.metrics.query("step == @step and layer == '2'").set_index("measure").value
+        assert got["effective_rank"] == pytest.approx(
+            geometry.effective_rank(w.numpy(), convention="singular"), rel=1e-9)
+        assert got["relative_distance"] == pytest.approx(
+            float(torch.linalg.norm(w - w0) / torch.linalg.norm(w0)), rel=1e-9, abs=1e-12)
+
+
+def test_gradient_view_matches_autograd(folder):
+    path, states = folder
+    x = torch.randn(30, 6, generator=torch.Generator().manual_seed(3))
+    y = torch.randn(30, 3, generator=torch.Generator().manual_seed(4))
+    probe = Probe(x, layers=["2"], batch_size=7)
+    traj = Trajectory(CheckpointFolder(path, model=mlp), probe, view="gradients",
+                      loss_fn=mse_on_targets, fit_range=(2, 4)).compute(progress=False)
+    model = mlp()
+    model.load_state_dict(states[2])
+    torch.nn.functional.mse_loss(model(x), y).backward()
+    grad = model[2].weight.grad.double().numpy()
+    got = traj.metrics.query("step == 2 and layer == '2'").set_index("measure").value
+    assert got["effective_rank"] == pytest.approx(
+        geometry.effective_rank(grad, convention="singular"), rel=1e-6)
+    assert got["nuclear_norm"] == pytest.approx(np.linalg.svd(grad, compute_uv=False).sum(),
+                                                rel=1e-6)
+
+
+_TARGETS = torch.randn(30, 3, generator=torch.Generator().manual_seed(4))
+
+
+def mse_on_targets(model, batch):
+    # the probe's rows arrive in order, in batches of 7: find this batch's targets by content
+    start = int(torch.nonzero((PROBE_X == batch[0]).all(1))[0])
+    return torch.nn.functional.mse_loss(model(batch), _TARGETS[start:start + len(batch)])
+
+
+PROBE_X = torch.randn(30, 6, generator=torch.Generator().manual_seed(3))
+
+
+def test_background_compute_fills_the_store(folder, probe):
+    path, _ = folder
+    traj = Trajectory(CheckpointFolder(path, model=mlp), probe, fit_range=FIT)
+    future = traj.compute_in_background()
+    future.result(timeout=120)
+    assert traj.steps == STEPS
+
+
+def test_bad_measure_options_raise_in_the_grammar(folder, probe):
+    path, _ = folder
+    with pytest.raises(ValueError, match=r"^The 'view' argument of MeasureConfig must be"):
+        Trajectory(CheckpointFolder(path, model=mlp), probe, view="pixels")
+
+
+def test_store_written_by_a_trajectory_reads_back(folder, probe, tmp_path_factory):
+    path, _ = folder
+    store = tmp_path_factory.mktemp("s") / "s.sqlite"
+    made = Trajectory(CheckpointFolder(path, model=mlp), probe, store=store,
+                      fit_range=FIT).compute(progress=False)
+    with Store(store) as reopened:
+        again = Trajectory(None, probe, store=reopened, run=made.run, fit_range=FIT)
+        pd.testing.assert_frame_equal(again.metrics, made.metrics)
+
+
+def test_a_spectrum_too_short_for_alpha_keeps_the_other_measures(folder):
+    path, _ = folder
+    probe = Probe(torch.randn(40, 6), layers=["0"])  # a linear map of 6-D inputs: rank 6
+    traj = Trajectory(CheckpointFolder(path, model=mlp), probe, fit_range=FIT).compute(
+        progress=False)
+    measures = set(traj.metrics.measure)
+    assert "effective_rank" in measures and "alpha" not in measures
+    assert traj.failures.empty
+    assert traj.notes.note.str.contains("at least 8 non-zero eigenvalues").all()
+    assert len(traj.notes) == len(STEPS)
