@@ -46,6 +46,7 @@ from typing import Any
 import numpy as np
 import torch
 from _common import Timing, emit, log, machine_info, rel_diff, time_calls, use_all_cores
+from _tracing import tracing_alpha, tracing_rankme
 from sklearn.decomposition import PCA
 
 from repscope.geometry import spectral_summary
@@ -120,28 +121,10 @@ def shape_name(*dims: int) -> str:
 # spectrum: spectral_summary vs sklearn PCA + the tracing code's formulas
 
 
-def tracing_rankme(eigenvalues: np.ndarray, eps: float = RANKME_EPS) -> float:
-    """exp(-Σ p log p), p = λ/Σλ + eps (natural log), on the PCA eigenvalues as they come."""
-    p = eigenvalues / eigenvalues.sum() + eps
-    return float(np.exp(-np.sum(p * np.log(p))))
-
-
-def tracing_alpha(eigenvalues: np.ndarray, fit_range: tuple[int, int] = FIT_RANGE) -> float:
-    """α of log λ_i = -α log i + c by weighted least squares, weights 1/i, over ``fit_range``."""
-    first, last = fit_range
-    ranks = np.arange(first, last + 1, dtype=np.float64)
-    log_values = np.log(np.abs(eigenvalues[first - 1 : last] / eigenvalues.sum()))
-    design = np.column_stack([-np.log(ranks), np.ones_like(ranks)])
-    weights = 1.0 / ranks
-    normal = design.T @ (design * weights[:, None])
-    alpha, _ = np.linalg.solve(normal, design.T @ (weights * log_values))
-    return float(alpha)
-
-
 def tracing_measures(x: np.ndarray) -> tuple[float, float]:
     """The tracing code's path: PCA on all components, then RankMe and α of explained_variance_."""
     eigenvalues = PCA(svd_solver="full").fit(x).explained_variance_
-    return tracing_rankme(eigenvalues), tracing_alpha(eigenvalues)
+    return tracing_rankme(eigenvalues, RANKME_EPS), tracing_alpha(eigenvalues, FIT_RANGE)
 
 
 def repscope_measures(x: np.ndarray, dtype: torch.dtype) -> tuple[float, float]:

@@ -25,6 +25,8 @@ _KINDS = ("auto", "discrete", "scalar", "vector")
 
 def _labels_array(labels: Any, n: int) -> np.ndarray:
     if isinstance(labels, torch.Tensor):
+        if labels.is_floating_point():  # bfloat16 has no numpy dtype
+            labels = labels.to(torch.float64)
         labels = labels.detach().cpu().numpy()
     try:
         labels = np.asarray(labels)
