@@ -94,7 +94,9 @@ def _orthogonalize(w: torch.Tensor, basis: torch.Tensor) -> torch.Tensor:
     return w
 
 
-def top_eigenpairs(m: torch.Tensor, d: torch.Tensor, k: int, gen: torch.Generator):
+def top_eigenpairs(
+    m: torch.Tensor, d: torch.Tensor, k: int, gen: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """The top ``k`` eigenpairs of ``M``: values ``(k,)``, vectors ``(N, k)`` and the residual
     norms ``(k - 1,)`` of the ``k - 1`` Ritz pairs (the first pair is exact)."""
     n, block = m.shape[0], min(_BLOCK, k)
@@ -120,7 +122,9 @@ def top_eigenpairs(m: torch.Tensor, d: torch.Tensor, k: int, gen: torch.Generato
     return torch.cat([one, values]), torch.cat([v1, vectors], dim=1), residual
 
 
-def lanczos_quadrature(m, v, n_probes: int, n_steps: int, gen: torch.Generator):
+def lanczos_quadrature(
+    m: torch.Tensor, v: torch.Tensor, n_probes: int, n_steps: int, gen: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Gauss quadrature nodes and weights ``(n_probes, n_steps)`` of ``P M P``, one per probe.
 
     The weights of probe ``z`` sum to ``||P z||^2``, so ``sum weights * g(nodes)`` estimates
@@ -156,7 +160,9 @@ def lanczos_quadrature(m, v, n_probes: int, n_steps: int, gen: torch.Generator):
     return nodes, vectors[:, 0, :] ** 2 * norm2[:, None]
 
 
-def _control_variate(samples: torch.Tensor, control: torch.Tensor, target: torch.Tensor):
+def _control_variate(
+    samples: torch.Tensor, control: torch.Tensor, target: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
     """The mean of ``samples`` corrected by ``control`` (whose expectation is ``target``), and
     its standard error."""
     cx, cy = control - control.mean(), samples - samples.mean()
@@ -165,7 +171,7 @@ def _control_variate(samples: torch.Tensor, control: torch.Tensor, target: torch
     return corrected.mean(), corrected.std() / math.sqrt(samples.numel())
 
 
-def _power_and_entropy_terms(values: torch.Tensor, t: float):
+def _power_and_entropy_terms(values: torch.Tensor, t: float) -> tuple[torch.Tensor, torch.Tensor]:
     power = values.abs().pow(t)
     return power, torch.xlogy(power, power) / _LN2
 
