@@ -90,6 +90,21 @@ def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+def emit_report(head: dict[str, Any], *, records: list[dict[str, Any]], notes: list[str],
+                load_at_start: Any, threads: int, out: str | None) -> None:
+    """``head`` with machine, load, notes, records and pass counts, written by :func:`emit`."""
+    emit({
+        **head,
+        "load_average": {"start": load_at_start, "end": os.getloadavg()},
+        "threads": threads,
+        "machine": machine_info(),
+        "notes": notes,
+        "records": records,
+        "passed": sum(r["pass"] for r in records),
+        "failed": sum(not r["pass"] for r in records),
+    }, out)
+
+
 def emit(report: dict[str, Any], out: str | None) -> None:
     """Print the report as JSON on stdout, and write it to ``out`` when given."""
     text = json.dumps(report, indent=2, allow_nan=True)

@@ -45,7 +45,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from _common import Timing, emit, log, machine_info, rel_diff, time_calls, use_all_cores
+from _common import Timing, emit_report, log, rel_diff, time_calls, use_all_cores
 from _tracing import tracing_alpha, tracing_rankme
 from sklearn.decomposition import PCA
 
@@ -430,15 +430,9 @@ def main(argv: list[str] | None = None) -> int:
         "warmup": 1,
         "statistic": "*_s: best of the repeats (sides interleaved); *_median_s: their median; "
         "ratio from the best",
-        "load_average": {"start": load_at_start, "end": os.getloadavg()},
-        "threads": threads,
-        "machine": machine_info(),
-        "notes": NOTES,
-        "records": records,
-        "passed": sum(r["pass"] for r in records),
-        "failed": sum(not r["pass"] for r in records),
     }
-    emit(report, args.out)
+    emit_report(report, records=records, notes=NOTES, load_at_start=load_at_start,
+                threads=threads, out=args.out)
     return 0
 
 

@@ -73,7 +73,7 @@ from typing import Any
 import numpy as np
 import threadpoolctl
 import torch
-from _common import emit, log, machine_info, rel_diff, use_all_cores
+from _common import emit_report, log, rel_diff, use_all_cores
 from _tracing import tracing_alpha, tracing_rankme
 from sklearn.decomposition import PCA
 
@@ -669,15 +669,9 @@ def main(argv: list[str] | None = None) -> int:
             "fit_range": list(FIT_RANGE),
             "store": "SQLite file in the temporary folder",
         },
-        "load_average": {"start": load_at_start, "end": os.getloadavg()},
-        "threads": threads,
-        "machine": machine_info(),
-        "notes": NOTES,
-        "records": records,
-        "passed": sum(r["pass"] for r in records),
-        "failed": sum(not r["pass"] for r in records),
     }
-    emit(report, args.out)
+    emit_report(report, records=records, notes=NOTES, load_at_start=load_at_start,
+                threads=threads, out=args.out)
     return 0
 
 

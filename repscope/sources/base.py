@@ -55,14 +55,25 @@ def file_fingerprint(*paths: Path) -> str:
     The bytes, not the tensors: ``torch.save`` writes the file's name into its archive, so the
     same weights saved under two names hash differently (they are then measured twice).
     """
-    digest = hashlib.sha256()
+    stats = []
     for path in paths:
         if not path.is_file():
             return f"missing:{path}"
-        with path.open("rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(chunk)
-    return "sha256:" + digest.hexdigest()
+        st = path.stat()
+        stats.append((str(path.resolve()), st.st_size, st.st_mtime_ns))
+    key = tuple(stats)
+    if key not in _FINGERPRINTS:  # hashed once per file version, not on every pending() call
+        digest = hashlib.sha256()
+        for path in paths:
+            with path.open("rb") as fh:
+                for chunk in iter(lambda: fh.read(1 << 20), b""):
+                    digest.update(chunk)
+        _FINGERPRINTS[key] = "sha256:" + digest.hexdigest()
+    return _FINGERPRINTS[key]
+
+
+#: Content hashes by (path, size, mtime) of the files: a rewritten file is hashed again.
+_FINGERPRINTS: dict[tuple, str] = {}
 
 
 def state_fingerprint(state: dict[str, torch.Tensor]) -> str:

@@ -57,10 +57,11 @@ class TrainerCheckpoint(Checkpoint):
 
     def load(self) -> torch.nn.Module:
         paths = weight_files(self.folder)
-        state = load_state_dicts(paths)  # the safety check: pickles are refused right here
         template = self.model() if self.model is not None else None
         if template is not None and not hasattr(template, "save_pretrained"):
-            return build_model(lambda: template, state, str(self.folder))
+            return build_model(lambda: template, load_state_dicts(paths), str(self.folder))
+        if any(p.suffix != ".safetensors" for p in paths):
+            load_state_dicts(paths)  # pickles are refused here, before transformers opens them
         # A transformers model: its loader maps on-disk tensor names to the module's.
         from .hub import auto_model_class
 
