@@ -185,8 +185,15 @@ def _layer_record(name, matrix, probe, config, reference, base) -> Record:
         values, spectrum, note = measures_of(matrix, config, probe.labels, reference)
     except ValueError as err:  # too few samples for any measure
         return Record(layer=name, status="failed", error=f"layer {name!r}: {err}", **base)
-    return Record(layer=name, measures=values, spectrum=spectrum,
+    return Record(layer=name, measures=values, spectrum=spectrum, points=_points(matrix, config),
                   error=None if note is None else f"layer {name!r}: {note}", **base)
+
+
+def _points(matrix: torch.Tensor, config: MeasureConfig) -> np.ndarray | None:
+    """The probe samples' first two principal coordinates (float32), for the 2-D view."""
+    if config.view != "activations" or min(matrix.shape) < 2:
+        return None
+    return np.asarray(geometry.principal_coordinates(matrix.double()).cpu(), dtype=np.float32)
 
 
 def worker_threads(executor: Any) -> int | None:

@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 #: The layout this repscope writes. Older layouts are migrated on open; newer ones are refused.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -51,10 +51,19 @@ CREATE TABLE IF NOT EXISTS results (
     spectrum   BLOB,
     error      TEXT,
     created    REAL NOT NULL,
+    points     BLOB,
+    points_dim INTEGER,
     PRIMARY KEY (run, step, checkpoint, layer, probe, params)
 );
 CREATE INDEX IF NOT EXISTS results_by_run_step ON results (run, step);
 """
+
+#: What each older layout needs to become the current one (run in one transaction on open).
+_MIGRATIONS = {
+    # 1 → 2: the probe points' principal coordinates, for the widgets' 2-D view.
+    1: ["ALTER TABLE results ADD COLUMN points BLOB",
+        "ALTER TABLE results ADD COLUMN points_dim INTEGER"],
+}
 
 
 class StoreError(RuntimeError):
@@ -66,7 +75,9 @@ class Record:
     """One cached result: a layer of a checkpoint under one probe and one set of parameters.
 
     ``measures`` maps measure names to floats (``nan`` allowed); ``spectrum`` is the normalised
-    eigenvalues, shape ``(K,)``. A failed checkpoint has ``status="failed"`` and ``error``.
+    eigenvalues, shape ``(K,)``; ``points`` the probe samples' principal coordinates, shape
+    ``(n_samples, k)`` (float32; activations only). A failed checkpoint has ``status="failed"``
+    and ``error``.
     """
 
     run: str
@@ -79,6 +90,7 @@ class Record:
     spectrum: np.ndarray | None = None
     status: str = "ok"
     error: str | None = None
+    points: np.ndarray | None = None
 
     @property
     def key(self) -> tuple[str, int, str, str, str, str]:
@@ -150,9 +162,20 @@ class Store:
                     f"repscope reads schemas up to {SCHEMA_VERSION}). Upgrade repscope to open "
                     "it, or scan into a new file."
                 )
+            if 0 < version < SCHEMA_VERSION:
+                self._migrate(version)
         self._conn.executescript(_SCHEMA)  # idempotent: CREATE … IF NOT EXISTS
         with self._transaction():
             self._conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
+                               (str(SCHEMA_VERSION),))
+
+    def _migrate(self, version: int) -> None:
+        """Bring an older store up to :data:`SCHEMA_VERSION`, all steps in one transaction."""
+        with self._transaction():
+            for old in range(version, SCHEMA_VERSION):
+                for sql in _MIGRATIONS[old]:
+                    self._conn.execute(sql)
+            self._conn.execute("UPDATE meta SET value=? WHERE key='schema_version'",
                                (str(SCHEMA_VERSION),))
 
     def _transaction(self):
@@ -168,13 +191,14 @@ class Store:
         rows = [
             (*r.key, r.status, _encode_measures(r.measures),
              None if r.spectrum is None else np.asarray(r.spectrum, "<f8").tobytes(),
-             r.error, time.time())
+             r.error, time.time(), *_encode_points(r.points))
             for r in records
         ]
         with self._transaction():
             self._conn.executemany(
                 "INSERT OR REPLACE INTO results (run, step, checkpoint, layer, probe, params, "
-                "status, measures, spectrum, error, created) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                "status, measures, spectrum, error, created, points, points_dim) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 rows,
             )
 
@@ -241,11 +265,26 @@ class _Transaction:
             self.lock.release()
 
 
+def _encode_points(points: np.ndarray | None) -> tuple[bytes | None, int | None]:
+    if points is None:
+        return None, None
+    arr = np.asarray(points, "<f4")
+    arr = arr.reshape(len(arr), -1)
+    return arr.tobytes(), arr.shape[1]
+
+
+def _decode_points(blob: bytes | None, dim: int | None) -> np.ndarray | None:
+    if blob is None or not dim:
+        return None
+    return np.frombuffer(blob, "<f4").reshape(-1, dim).copy()
+
+
 def _record(row: tuple) -> Record:
-    run, checkpoint, layer, probe, params, step, status, measures, spectrum, error, _ = row
+    (run, checkpoint, layer, probe, params, step, status, measures, spectrum, error, _,
+     points, points_dim) = row
     return Record(
         run=run, checkpoint=checkpoint, layer=layer, probe=probe, params=params, step=int(step),
         measures=_decode_measures(measures),
         spectrum=None if spectrum is None else np.frombuffer(spectrum, "<f8").copy(),
-        status=status, error=error,
+        status=status, error=error, points=_decode_points(points, points_dim),
     )

@@ -122,3 +122,74 @@ def save_demo_checkpoints(folder=None, *, steps=(0, 1, 2, 4, 8, 16, 32, 64, 128,
         loss.backward()
         opt.step()
     return folder
+
+
+def synthetic_trajectory(n_steps: int = 12, layers=("h.0", "h.1"), n_points: int = 200, *,
+                         n_features: int = 32, n_classes: int = 4, labels: bool = True,
+                         run: str = "synthetic", store=None, seed: int = 0):
+    """A :class:`~repscope.trajectory.Trajectory` of made-up checkpoints, with no training.
+
+    Each (step, layer) holds Gaussian data whose covariance decays as ``i^-a`` with ``a`` moving
+    through a dip, a rise and a fall over log-steps (a caricature of the three phases), plus
+    class means that separate as steps go on. Its measures, spectra and 2-D points are computed
+    by the same code a scan uses. For the widgets' tests, benchmarks and docs.
+
+    Parameters
+    ----------
+    n_steps : int
+        Checkpoints at log-spaced steps from 0 to ``10 ** (n_steps / 4)`` or so.
+    layers : sequence of str
+    n_points : int
+        Probe samples.
+    n_features : int
+    n_classes : int
+    labels : bool
+        Give the probe labels (class of each sample).
+    run : str
+    store : Store, str or Path, optional
+        Default: in memory.
+    seed : int
+
+    Returns
+    -------
+    Trajectory
+
+    Examples
+    --------
+    >>> traj = synthetic_trajectory(n_steps=5, layers=("a",), n_points=50)
+    >>> traj.steps, traj.layers
+    ([0, 1, 3, 7, 18], ['a'])
+    """
+    import torch
+
+    from .probe import Probe
+    from .scan import _points, measures_of
+    from .store import Record
+    from .trajectory import Trajectory
+
+    rng = np.random.default_rng(seed)
+    classes = rng.integers(0, n_classes, size=n_points)
+    inputs = torch.from_numpy(rng.normal(size=(n_points, 4)))
+    probe = Probe(inputs, layers=list(layers), labels=classes if labels else None)
+    traj = Trajectory(None, probe, store=store, run=run,
+                      fit_range=(2, max(3, n_features // 2)))
+    steps = sorted({0, *np.unique(np.round(np.logspace(0, n_steps / 4, n_steps - 1))).astype(int)})
+    steps = steps[:n_steps]
+    key = traj._key()
+    ranks = np.arange(1, n_features + 1)
+    means = rng.normal(size=(n_classes, n_features))
+    records = []
+    for i, step in enumerate(steps):
+        u = np.log1p(step) / np.log1p(steps[-1] or 1)
+        decay = 1.2 + 0.8 * np.exp(-((u - 0.15) / 0.1) ** 2) - 0.5 * u + 0.9 * u ** 3
+        for j, layer in enumerate(layers):
+            scale = np.sqrt(ranks ** -(decay + 0.1 * j))
+            x = rng.normal(size=(n_points, n_features)) * scale + 2 * u * means[classes] * scale
+            x = x @ np.linalg.qr(rng.normal(size=(n_features, n_features)))[0]
+            matrix = torch.from_numpy(x)
+            values, spectrum, note = measures_of(matrix, traj.config, None, None)
+            records.append(Record(run=run, checkpoint=f"synthetic:{seed}:{i}", layer=layer,
+                                  step=int(step), measures=values, spectrum=spectrum,
+                                  points=_points(matrix, traj.config), error=note, **key))
+    traj.store.put(*records)
+    return traj

@@ -72,6 +72,10 @@ class Trajectory:
         self.store = store if isinstance(store, Store) else Store(store or ":memory:")
         self.run = run or getattr(source, "run", None) or "run"
         self.loss_fn, self.device = loss_fn, device
+        #: The Future of a running :meth:`compute_in_background` (the widgets watch it).
+        self.filling: cf.Future | None = None
+        #: Filled by a :class:`~repscope.sources.live.LiveRun` while it trains.
+        self.live = False
 
     # -- filling -------------------------------------------------------------------------------
     def pending(self) -> list[tuple[Checkpoint, str]]:
@@ -136,6 +140,7 @@ class Trajectory:
         pool = cf.ThreadPoolExecutor(max_workers=1, thread_name_prefix="repscope")
         future = pool.submit(self.compute, progress=kwargs.pop("progress", False), **kwargs)
         pool.shutdown(wait=False)
+        self.filling = future
         return future
 
     # -- reading -------------------------------------------------------------------------------

@@ -37,7 +37,10 @@ def probe_file(tmp_path):
 
 def rows(store):
     with sqlite3.connect(store) as conn:
-        return conn.execute("SELECT step, layer, status, created FROM results").fetchall()
+        try:
+            return conn.execute("SELECT step, layer, status, created FROM results").fetchall()
+        except sqlite3.OperationalError:  # the scan has created the file but not its tables yet
+            return []
 
 
 def test_scan_fills_the_store_and_prints_phases(tmp_path, probe_file):

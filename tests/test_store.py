@@ -125,3 +125,42 @@ def test_store_is_in_wal_mode(tmp_path):
     Store(tmp_path / "s.sqlite").close()
     with sqlite3.connect(tmp_path / "s.sqlite") as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_points_round_trip_as_float32(tmp_path):
+    pts = np.random.default_rng(1).normal(size=(25, 2))
+    with Store(tmp_path / "s.sqlite") as store:
+        store.put(record(1, points=pts), record(2))
+        first, second = store.records(run="r")
+    assert first.points.dtype == np.float32 and first.points.shape == (25, 2)
+    np.testing.assert_array_equal(first.points, pts.astype(np.float32))
+    assert second.points is None
+
+
+def test_a_version_1_store_is_migrated_in_place(tmp_path):
+    """A store written before points existed (schema 1) opens, keeps its rows, takes points."""
+    path = tmp_path / "old.sqlite"
+    conn = sqlite3.connect(path)
+    conn.executescript("""
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        INSERT INTO meta VALUES ('schema_version', '1');
+        CREATE TABLE results (run TEXT NOT NULL, checkpoint TEXT NOT NULL, layer TEXT NOT NULL,
+            probe TEXT NOT NULL, params TEXT NOT NULL, step INTEGER NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('ok', 'failed')), measures TEXT,
+            spectrum BLOB, error TEXT, created REAL NOT NULL,
+            PRIMARY KEY (run, step, checkpoint, layer, probe, params));
+    """)
+    conn.execute("INSERT INTO results VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                 ("r", "sha:1", "h.0", KEY["probe"], KEY["params"], 1, "ok",
+                  '{"effective_rank": 2.5}', np.array([0.75, 0.25]).tobytes(), None, 0.0))
+    conn.commit()
+    conn.close()
+    with Store(path) as store:
+        (old,) = store.records(run="r")
+        assert old.measures == {"effective_rank": 2.5} and old.points is None
+        np.testing.assert_array_equal(old.spectrum, [0.75, 0.25])
+        store.put(record(2, points=np.ones((3, 2))))
+        assert store.get(step=2, checkpoint="sha:2", layer="h.0", **KEY).points.shape == (3, 2)
+    conn = sqlite3.connect(path)
+    assert conn.execute("SELECT value FROM meta").fetchone() == (str(SCHEMA_VERSION),)
+    conn.close()

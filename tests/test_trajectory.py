@@ -210,3 +210,19 @@ def test_a_spectrum_too_short_for_alpha_keeps_the_other_measures(folder):
     assert traj.failures.empty
     assert traj.notes.note.str.contains("at least 8 non-zero eigenvalues").all()
     assert len(traj.notes) == len(STEPS)
+
+
+def test_stored_points_are_the_principal_coordinates_of_the_activations(folder, probe):
+    """Each record's 2-D points equal a full SVD's first two PCA scores (up to sign)."""
+    path, states = folder
+    traj = Trajectory(CheckpointFolder(path, model=mlp), probe, fit_range=FIT).compute(
+        progress=False)
+    for r in traj.records():
+        acts = activations(states[r.step], probe.inputs[""], r.layer).astype(float)
+        centred = acts - acts.mean(axis=0)
+        u, s, _ = np.linalg.svd(centred, full_matrices=False)
+        ref = u[:, :2] * s[:2]
+        assert r.points.shape == (80, 2)
+        for j in range(2):
+            sign = np.sign(r.points[:, j].astype(float) @ ref[:, j])
+            np.testing.assert_allclose(r.points[:, j], sign * ref[:, j], rtol=2e-4, atol=2e-4)

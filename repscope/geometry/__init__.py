@@ -16,6 +16,7 @@ from .diffusion import (
 from .dsmi import dsmi
 from .measures import effective_rank, numerical_rank, participation_ratio, stable_rank
 from .powerlaw import FitRangeWarning, PowerLawFit, alpha_req
+from .projection import principal_coordinates
 from .spectrum import Spectrum, spectrum
 from .summary import SpectralSummary, spectral_summary
 
@@ -34,6 +35,7 @@ __all__ = [
     "linear_cka",
     "numerical_rank",
     "participation_ratio",
+    "principal_coordinates",
     "resolve_sigma",
     "spectral_summary",
     "spectrum",

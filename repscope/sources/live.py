@@ -55,6 +55,7 @@ class LiveRun:
                  run: str = "live", **measures: Any):
         self.every = check_int(every, name="every", func="LiveRun", low=1)
         self.trajectory = Trajectory(None, probe, store=store, run=run, **measures)
+        self.trajectory.live = True
         self._pool = cf.ThreadPoolExecutor(max_workers=1, thread_name_prefix="repscope-live")
         self._futures: list[cf.Future] = []
 

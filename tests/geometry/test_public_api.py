@@ -30,6 +30,7 @@ CALLS = {
     "diffusion_spectrum": lambda x, **kw: geometry.diffusion_spectrum(x, **kw),
     "diffusion_operator": lambda x, **kw: geometry.diffusion_operator(x, **kw),
     "resolve_sigma": lambda x, **kw: geometry.resolve_sigma(x, **kw),
+    "principal_coordinates": lambda x, **kw: geometry.principal_coordinates(x, **kw),
 }
 
 # dse_from_eigenvalues takes eigenvalues, not data: walked separately below.
@@ -117,6 +118,10 @@ def test_bad_dtype_option_raises_in_the_grammar(name):
         (lambda: geometry.dsmi(GOOD, LABELS[:39]), "labels", "dsmi", ValueError),
         (lambda: geometry.dsmi(GOOD, LABELS, kind="ordinal"), "kind", "dsmi", ValueError),
         (lambda: geometry.dsmi(GOOD, LABELS, n_repeats=0), "n_repeats", "dsmi", ValueError),
+        (lambda: geometry.principal_coordinates(GOOD, n_components=13), "n_components",
+         "principal_coordinates", ValueError),
+        (lambda: geometry.principal_coordinates(GOOD, n_components=0), "n_components",
+         "principal_coordinates", ValueError),
     ],
 )
 def test_bad_options_raise_in_the_grammar(call, arg, func, error):

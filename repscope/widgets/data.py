@@ -1,0 +1,207 @@
+"""What the widgets draw, read once from a trajectory's store into arrays indexed by step.
+
+A :class:`RunData` is a snapshot: curves as ``(n_steps,)`` arrays with NaN where a checkpoint is
+missing or failed, spectra and 2-D points per (step, layer), the detected phases per layer, and
+the probe's labels. Drawing a step then touches no database and no model, so a slider stays
+fast; :meth:`RunData.stale` tells cheaply whether the store has grown since.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+
+from .._validation import _describe, fail
+from ..geometry.projection import align_sequence
+from ..phases import Phase, detect_phases
+from ..scan import WHOLE_CHECKPOINT
+from ..store import Record
+
+#: Display names of the stored measures, in the order the measure picker lists them.
+MEASURE_NAMES = {
+    "effective_rank": "RankMe",
+    "alpha": "α-ReQ",
+    "dse": "DSE",
+    "dsmi": "DSMI",
+    "participation_ratio": "participation ratio",
+    "stable_rank": "stable rank",
+    "numerical_rank": "numerical rank",
+    "relative_distance": "distance from first checkpoint",
+    "nuclear_norm": "nuclear norm",
+}
+#: Measures shown when the user picks none: those of the three phases, and DSE when stored.
+DEFAULT_MEASURES = ("effective_rank", "alpha", "dse")
+_HIDDEN = {"alpha_r2", "alpha_fit_first", "alpha_fit_last"}
+
+
+def escape(text: Any) -> str:
+    """A user string made safe for HTML and for plotly's HTML-like labels."""
+    return html.escape(str(text), quote=True)
+
+
+@dataclass(frozen=True)
+class SpectrumView:
+    """The eigenspectrum of one (step, layer) and its fitted power law."""
+
+    values: np.ndarray  # (K,) normalised eigenvalues, descending
+    alpha: float
+    r2: float
+    fit_range: tuple[int, int] | None
+    intercept: float
+
+    def fit_line(self) -> tuple[np.ndarray, np.ndarray]:
+        """Ranks and fitted values ``exp(c) · i^-α`` over the fit range (empty if no fit)."""
+        if self.fit_range is None or not math.isfinite(self.alpha):
+            return np.empty(0), np.empty(0)
+        ranks = np.arange(self.fit_range[0], self.fit_range[1] + 1, dtype=float)
+        return ranks, np.exp(self.intercept - self.alpha * np.log(ranks))
+
+
+class RunData:
+    """A snapshot of one trajectory for drawing.
+
+    Parameters
+    ----------
+    trajectory : Trajectory
+    name : str, optional
+        The run's name in legends (default ``trajectory.run``).
+
+    Examples
+    --------
+    >>> from repscope.synthetic import synthetic_trajectory
+    >>> data = RunData(synthetic_trajectory(n_steps=6, layers=("a", "b"), n_points=40))
+    >>> data.steps.tolist(), data.layers
+    ([0, 1, 2, 6, 13, 32], ['a', 'b'])
+    >>> data.curve("a", "effective_rank").shape
+    (6,)
+    """
+
+    def __init__(self, trajectory: Any, name: str | None = None):
+        from ..trajectory import Trajectory
+
+        if not isinstance(trajectory, Trajectory):
+            fail("trajectory", "RunData", "a repscope Trajectory (or LiveRun.trajectory)",
+                 _describe(trajectory), error=TypeError)
+        self.trajectory = trajectory
+        self.name = str(name if name is not None else trajectory.run)
+        self.version = _version(trajectory)
+        records = trajectory.records()
+        self.steps = np.array(sorted({r.step for r in records}), dtype=np.int64)
+        self._index = {int(s): i for i, s in enumerate(self.steps)}
+        self.ok: dict[tuple[int, str], Record] = {}
+        self.failed: dict[int, str] = {}
+        for r in records:
+            if r.status == "ok" and r.layer != WHOLE_CHECKPOINT:
+                self.ok[(r.step, r.layer)] = r
+            elif r.status == "failed":
+                self.failed.setdefault(r.step, r.error or "failed")
+        stored = {layer for _, layer in self.ok}
+        order = list(trajectory.probe.layers or []) + sorted(stored - set(
+            trajectory.probe.layers or []))
+        self.layers = [name for name in order if name in stored]
+        seen = {m for r in self.ok.values() for m in r.measures}
+        self.measures = [m for m in MEASURE_NAMES if m in seen] + sorted(
+            seen - set(MEASURE_NAMES) - _HIDDEN)
+        probe = trajectory.probe
+        self.labels = None if probe.labels is None else np.asarray(probe.labels)
+        self.texts = getattr(probe, "texts", None)
+        self.n_points = probe.n_samples
+        self.config = trajectory.config
+        self._points: dict[str, list[np.ndarray | None]] = {}
+        self._phases: dict[str, list[Phase]] = {}
+        self.phase_errors: dict[str, str] = {}
+
+    # -- per layer ------------------------------------------------------------------------------
+    def curve(self, layer: str, measure: str) -> np.ndarray:
+        """``measure`` of ``layer`` at every step, NaN where it is missing, shape ``(n_steps,)``."""
+        out = np.full(len(self.steps), np.nan)
+        for i, step in enumerate(self.steps):
+            r = self.ok.get((int(step), layer))
+            if r is not None and measure in r.measures:
+                out[i] = r.measures[measure]
+        return out
+
+    def points(self, layer: str) -> list[np.ndarray | None]:
+        """The probe points of ``layer`` at every step, each aligned to the next (Procrustes)."""
+        if layer not in self._points:
+            raw = [getattr(self.ok.get((int(s), layer)), "points", None) for s in self.steps]
+            self._points[layer] = [None if p is None else p.astype(np.float32)
+                                   for p in align_sequence(raw)]
+        return self._points[layer]
+
+    def phases(self, layer: str) -> list[Phase]:
+        """Phases detected on ``layer``'s RankMe and α (none if the curves are too short)."""
+        if layer not in self._phases:
+            rank, alpha = self.curve(layer, "effective_rank"), self.curve(layer, "alpha")
+            keep = np.isfinite(rank) & np.isfinite(alpha)
+            try:
+                self._phases[layer] = detect_phases(self.steps[keep], rank[keep], alpha[keep])
+            except ValueError as err:  # too few checkpoints to segment
+                self._phases[layer], self.phase_errors[layer] = [], str(err)
+        return self._phases[layer]
+
+    # -- per step --------------------------------------------------------------------------------
+    def index(self, step: int) -> int | None:
+        return self._index.get(int(step))
+
+    def spectrum(self, step: int, layer: str) -> SpectrumView | None:
+        r = self.ok.get((int(step), layer))
+        if r is None or r.spectrum is None:
+            return None
+        m = r.measures
+        alpha, r2 = m.get("alpha", math.nan), m.get("alpha_r2", math.nan)
+        fit = None
+        if "alpha_fit_first" in m and math.isfinite(alpha):
+            fit = (int(m["alpha_fit_first"]), int(m["alpha_fit_last"]))
+        return SpectrumView(r.spectrum, alpha, r2, fit, _intercept(r.spectrum, alpha, fit))
+
+    def failure(self, step: int) -> str | None:
+        return self.failed.get(int(step))
+
+    def hover_texts(self) -> list[str] | None:
+        """Escaped hover text per probe point: its label and/or text, else ``None``."""
+        parts = []
+        if self.labels is not None:
+            parts.append([f"label {escape(v)}" for v in self.labels])
+        if self.texts is not None:
+            parts.append([escape(t if len(t) <= 80 else t[:77] + "…") for t in self.texts])
+        if not parts:
+            return None
+        return ["<br>".join(items) for items in zip(*parts, strict=True)]
+
+    @cached_property
+    def label_codes(self) -> tuple[np.ndarray, list[str]] | None:
+        """Integer code per point and the escaped label names, for colouring (or ``None``)."""
+        if self.labels is None:
+            return None
+        names, codes = np.unique(self.labels.astype(str), return_inverse=True)
+        return codes.astype(np.int32), [escape(n) for n in names]
+
+    def stale(self) -> bool:
+        """Whether the store holds results this snapshot does not (a fill still running)."""
+        return _version(self.trajectory) != self.version
+
+
+def _version(trajectory: Any) -> tuple:
+    rows = trajectory.store._query(
+        "SELECT COUNT(*), MAX(created) FROM results WHERE run=? AND probe=? AND params=?",
+        (trajectory.run, *trajectory._key().values()))
+    return tuple(rows[0])
+
+
+def _intercept(values: np.ndarray, alpha: float, fit: tuple[int, int] | None) -> float:
+    """The weighted least-squares intercept of ``log λ_i = c − α log i`` (weights ``1/i``) over
+    the fit range, given the fitted slope: ``c = Σ w (log λ + α log i) / Σ w``."""
+    if fit is None:
+        return math.nan
+    ranks = np.arange(1, len(values) + 1, dtype=float)
+    keep = (ranks >= fit[0]) & (ranks <= fit[1]) & (values > 0)
+    if not keep.any():
+        return math.nan
+    w = 1.0 / ranks[keep]
+    return float(np.sum(w * (np.log(values[keep]) + alpha * np.log(ranks[keep]))) / np.sum(w))

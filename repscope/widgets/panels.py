@@ -1,0 +1,317 @@
+"""The scrubber's figure: measure curves over steps, the eigenspectrum, the probe points in 2-D.
+
+:class:`Panels` lays one plotly figure out for a set of runs and measures and knows which trace
+and which shape is which, so that moving to another step or layer is a *patch* — new ``x``/``y``
+for a few traces and a few layout properties — applied in one batched message by the widget, or
+stored as one animation frame by :func:`repscope.widgets.export_html`. Every user string (run,
+layer, label, text, error) is escaped before it reaches the figure.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.colors import qualitative
+from plotly.subplots import make_subplots
+
+from .data import MEASURE_NAMES, RunData, escape
+
+RUN_COLOURS = qualitative.D3
+LABEL_COLOURS = qualitative.T10 + qualitative.Pastel
+#: Colours of the shaded phases, by the names :mod:`repscope.phases` gives them.
+PHASE_COLOURS = {
+    "warmup collapse": "rgba(214, 39, 40, 0.13)",
+    "entropy-seeking": "rgba(44, 160, 44, 0.13)",
+    "compression-seeking": "rgba(31, 119, 180, 0.13)",
+}
+MAX_PHASES = 8  # shape slots for phase shading; detect_phases rarely finds more than 4
+MAX_LABEL_TRACES = 12  # more distinct labels than this are drawn as one colour-scaled trace
+
+
+@dataclass
+class Patch:
+    """New values for some traces (by index) and some layout properties (plotly paths)."""
+
+    traces: dict[int, dict[str, Any]] = field(default_factory=dict)
+    layout: dict[str, Any] = field(default_factory=dict)
+
+    def update(self, other: Patch) -> Patch:
+        for i, values in other.traces.items():
+            self.traces.setdefault(i, {}).update(values)
+        self.layout.update(other.layout)
+        return self
+
+    def restyle(self) -> tuple[dict[str, list], list[int]]:
+        """``Plotly.restyle`` data: every patched trace gets new ``x`` and ``y``."""
+        order = sorted(self.traces)
+        return {"x": [self.traces[i]["x"] for i in order],
+                "y": [self.traces[i]["y"] for i in order]}, order
+
+    def apply(self, fig: go.Figure) -> None:
+        """Apply to a figure or figure widget as one ``Plotly.update`` (one message)."""
+        data, order = self.restyle()
+        fig.plotly_update(restyle_data=data if order else None, relayout_data=self.layout,
+                          trace_indexes=order or None)
+
+
+def step_x(steps: np.ndarray) -> np.ndarray:
+    """Where a step sits on the log-step axis: ``step + 1`` (so that step 0 has a place)."""
+    return np.asarray(steps, dtype=float) + 1.0
+
+
+class Panels:
+    """Layout and patches of the scrubber figure.
+
+    Parameters
+    ----------
+    runs : list of RunData
+        One colour each; the first run's phases are shaded.
+    measures : list of str
+        Stored measure names, one row of curves each.
+
+    Examples
+    --------
+    >>> from repscope.synthetic import synthetic_trajectory
+    >>> from repscope.widgets.data import RunData
+    >>> run = RunData(synthetic_trajectory(n_steps=6, layers=("a",), n_points=40))
+    >>> panels = Panels([run], ["effective_rank", "alpha"])
+    >>> fig = panels.figure(layer="a", step=3)
+    >>> fig.layout.title.text
+    'step 3 · layer a'
+    """
+
+    def __init__(self, runs: list[RunData], measures: list[str]):
+        self.runs, self.measures = runs, list(measures)
+        self.rows = len(self.measures) + 1
+        self.steps = np.array(sorted({int(s) for r in runs for s in r.steps}), dtype=np.int64)
+        # Trace indices, filled as the figure is laid out.
+        self.curve_traces: dict[tuple[int, str], int] = {}
+        self.spectrum_traces: dict[int, int] = {}
+        self.fit_traces: dict[int, int] = {}
+        self.point_traces: dict[int, list[tuple[int, np.ndarray | None]]] = {}
+
+    def use_runs(self, runs: list[RunData]) -> None:
+        """Newer snapshots of the same runs (more steps; same layers, measures and labels)."""
+        self.runs = runs
+        self.steps = np.array(sorted({int(s) for r in runs for s in r.steps}), dtype=np.int64)
+
+    # -- layout ---------------------------------------------------------------------------------
+    def figure(self, layer: str, step: int, *, widget: bool = False) -> go.Figure:
+        """The whole figure at ``layer`` and ``step`` (a ``FigureWidget`` if ``widget``)."""
+        n = len(self.measures)
+        specs = [[{"colspan": 2}, None] for _ in range(n)] + [[{}, {}]]
+        heights = [0.5 / max(n, 1)] * n + [0.5] if n else [1.0]
+        fig = make_subplots(rows=self.rows, cols=2, specs=specs, row_heights=heights,
+                            vertical_spacing=0.08 if n < 4 else 0.06, horizontal_spacing=0.09)
+        self._measure_domains(fig)
+        multi = len(self.runs) > 1
+        for r, run in enumerate(self.runs):
+            colour = RUN_COLOURS[r % len(RUN_COLOURS)]
+            for m, measure in enumerate(self.measures):
+                self.curve_traces[(r, measure)] = len(fig.data)
+                fig.add_trace(go.Scatter(
+                    x=step_x(run.steps), y=run.curve(layer, measure) if run.layers else [],
+                    customdata=run.steps, mode="lines+markers", marker={"size": 4},
+                    line={"color": colour, "width": 1.6}, name=escape(run.name),
+                    legendgroup=f"run{r}", showlegend=multi and m == 0,
+                    hovertemplate=f"{escape(run.name)}<br>step %{{customdata}}<br>"
+                                  f"{MEASURE_NAMES.get(measure, escape(measure))} = %{{y:.4g}}"
+                                  "<extra></extra>"), row=m + 1, col=1)
+            self.spectrum_traces[r] = len(fig.data)
+            fig.add_trace(go.Scatter(x=[], y=[], mode="markers",
+                                     marker={"size": 4, "color": colour},
+                                     name=escape(run.name), legendgroup=f"run{r}",
+                                     showlegend=False,
+                                     hovertemplate="rank %{x}<br>λ = %{y:.3g}<extra></extra>"),
+                          row=self.rows, col=1)
+            self.fit_traces[r] = len(fig.data)
+            fig.add_trace(go.Scatter(x=[], y=[], mode="lines",
+                                     line={"color": colour, "dash": "dash", "width": 2},
+                                     name=f"power-law fit ({escape(run.name)})",
+                                     legendgroup=f"run{r}", showlegend=False, hoverinfo="skip"),
+                          row=self.rows, col=1)
+            self._add_point_traces(fig, r, run, colour, multi)
+        self._lay_out_axes(fig)
+        shapes = [self._cursor(step)] + [_hidden_rect() for _ in range(MAX_PHASES)]
+        texts = ([_title_note(self._spectrum_x, self._bottom_top)]
+                 + [_title_note(self._points_x, self._bottom_top)]
+                 + [_hidden_note() for _ in range(MAX_PHASES)])
+        fig.update_layout(
+            shapes=shapes, annotations=texts, height=260 + 170 * self.rows,
+            margin={"l": 60, "r": 20, "t": 70, "b": 50}, hovermode="closest",
+            legend={"orientation": "h", "y": -0.06, "x": 0}, template="plotly_white",
+            uirevision="repscope",  # keep the user's zoom across updates
+        )
+        self.layer_patch(layer).update(self.step_patch(layer, step)).apply(fig)
+        if widget:
+            return go.FigureWidget(fig)
+        return fig
+
+    def _add_point_traces(self, fig: go.Figure, r: int, run: RunData, colour: str,
+                          multi: bool) -> None:
+        hover = run.hover_texts()
+        groups: list[tuple[int, np.ndarray | None]] = []
+        codes = run.label_codes
+        common = {"mode": "markers", "legendgroup": f"run{r}"}
+        if codes is not None and not multi and len(codes[1]) <= MAX_LABEL_TRACES:
+            for c, label in enumerate(codes[1]):
+                mask = codes[0] == c
+                groups.append((len(fig.data), mask))
+                fig.add_trace(go.Scatter(
+                    x=[], y=[], name=f"label {label}", showlegend=True,
+                    marker={"size": 5, "color": LABEL_COLOURS[c % len(LABEL_COLOURS)],
+                            "opacity": 0.8},
+                    hovertext=None if hover is None else list(np.asarray(hover)[mask]),
+                    hoverinfo="text" if hover is not None else "x+y", **common),
+                    row=self.rows, col=2)
+        else:
+            marker: dict[str, Any] = {"size": 5, "color": colour, "opacity": 0.7}
+            if codes is not None and not multi:
+                marker.update(color=codes[0], colorscale="Viridis", showscale=False)
+            groups.append((len(fig.data), None))
+            fig.add_trace(go.Scatter(x=[], y=[], name=escape(run.name), showlegend=False,
+                                     marker=marker, hovertext=hover,
+                                     hoverinfo="text" if hover is not None else "x+y", **common),
+                          row=self.rows, col=2)
+        self.point_traces[r] = groups
+
+    def _lay_out_axes(self, fig: go.Figure) -> None:
+        cfg = self.runs[0].config if self.runs else None
+        for m, measure in enumerate(self.measures):
+            name = MEASURE_NAMES.get(measure, escape(measure))
+            if measure in ("dse", "dsmi") and cfg is not None:
+                name += f" (σ={escape(cfg.sigma)}, t={cfg.t:g})"
+            elif measure in ("effective_rank", "alpha") and cfg is not None:
+                name += f" ({cfg.spectrum_kind})"
+            fig.update_yaxes(title_text=name, title_font_size=11, row=m + 1, col=1)
+            last = m == len(self.measures) - 1
+            fig.update_xaxes(type="log", row=m + 1, col=1, showticklabels=last,
+                             **({"matches": "x"} if m else {}))
+        if self.measures:
+            fig.update_xaxes(title_text="step + 1 (log)", row=len(self.measures), col=1)
+        fig.update_xaxes(type="log", title_text="rank i", row=self.rows, col=1)
+        fig.update_yaxes(type="log", title_text="λᵢ / Σλ", row=self.rows, col=1)
+        fig.update_xaxes(title_text="PC 1", zeroline=False, row=self.rows, col=2)
+        fig.update_yaxes(title_text="PC 2", zeroline=False, row=self.rows, col=2)
+
+    def _measure_domains(self, fig: go.Figure) -> None:
+        """Paper coordinates of the panels, for titles, the cursor and the phase bands."""
+        spectrum, points = fig.get_subplot(self.rows, 1), fig.get_subplot(self.rows, 2)
+        self._spectrum_x, self._points_x = spectrum.xaxis.domain[0], points.xaxis.domain[0]
+        self._bottom_top = spectrum.yaxis.domain[1]
+        low = fig.get_subplot(len(self.measures), 1).yaxis.domain[0] if self.measures else 1.0
+        self._span = (low, 1.0)
+
+    def _curves_span(self) -> tuple[float, float]:
+        """The paper-coordinate band of the curve rows (where cursor and phases are drawn)."""
+        return self._span
+
+    def _cursor(self, step: int) -> dict[str, Any]:
+        y0, y1 = self._curves_span()
+        x = float(step_x([step])[0])
+        return {"type": "line", "xref": "x", "yref": "paper", "x0": x, "x1": x, "y0": y0,
+                "y1": y1, "line": {"color": "#444", "width": 1.5, "dash": "dot"},
+                "visible": bool(self.measures)}
+
+    # -- patches --------------------------------------------------------------------------------
+    def layer_patch(self, layer: str) -> Patch:
+        """The curves of ``layer`` and its shaded phases (from the first run)."""
+        patch = Patch()
+        for (r, measure), i in self.curve_traces.items():
+            run = self.runs[r]
+            patch.traces[i] = {"x": step_x(run.steps), "y": run.curve(layer, measure)}
+        phases = self.runs[0].phases(layer) if self.runs and self.measures else []
+        y0, y1 = self._curves_span()
+        for k in range(MAX_PHASES):
+            on = k < len(phases)
+            p = phases[k] if on else None
+            patch.layout[f"shapes[{k + 1}]"] = {
+                "type": "rect", "xref": "x", "yref": "paper", "y0": y0, "y1": y1,
+                "x0": float(p.start_step + 1) if p else 1.0,
+                "x1": float(p.end_step + 1) if p else 1.0, "line": {"width": 0},
+                "fillcolor": PHASE_COLOURS.get(p.name, "rgba(128,128,128,0.1)") if p else None,
+                "layer": "below", "visible": on}
+            patch.layout[f"annotations[{k + 2}]"] = {
+                "xref": "x", "yref": "paper", "y": y1, "yanchor": "bottom", "showarrow": False,
+                "x": math.log10(math.sqrt((p.start_step + 1) * (p.end_step + 1))) if p else 0,
+                "text": escape(p.name) if p else "", "font": {"size": 11}, "visible": on}
+        return patch
+
+    def step_patch(self, layer: str, step: int) -> Patch:
+        """Spectrum, fit, points, cursor and titles at ``step``."""
+        patch = Patch()
+        notes, fits = [], []
+        for r, run in enumerate(self.runs):
+            at = _at_or_before(run.steps, step)
+            label = escape(run.name) if len(self.runs) > 1 else ""
+            shown = f" (step {at})" if at is not None and at != step else ""
+            spec = run.spectrum(at, layer) if at is not None else None
+            if spec is not None:
+                ranks = np.arange(1, len(spec.values) + 1, dtype=float)
+                keep = spec.values > 0
+                patch.traces[self.spectrum_traces[r]] = {"x": ranks[keep], "y": spec.values[keep]}
+                fx, fy = spec.fit_line()
+                patch.traces[self.fit_traces[r]] = {"x": fx, "y": fy}
+                fits.append(f"{label}{shown} α = {spec.alpha:.3f}, R² = {spec.r2:.3f}".strip()
+                            if math.isfinite(spec.alpha) else f"{label}{shown} no α fit".strip())
+            else:
+                patch.traces[self.spectrum_traces[r]] = {"x": [], "y": []}
+                patch.traces[self.fit_traces[r]] = {"x": [], "y": []}
+            pts = run.points(layer)[run.index(at)] if at is not None else None
+            for i, mask in self.point_traces[r]:
+                if pts is None:
+                    patch.traces[i] = {"x": [], "y": []}
+                else:
+                    sel = pts if mask is None else pts[mask]
+                    # contiguous: the widget sends 1-D arrays as binary buffers (memoryviews)
+                    patch.traces[i] = {"x": np.ascontiguousarray(sel[:, 0]),
+                                       "y": np.ascontiguousarray(sel[:, 1])}
+            why = _missing(run, at, step, layer, spec, pts)
+            if why:
+                notes.append(f"{label} {why}".strip())
+        kind = self.runs[0].config.spectrum_kind if self.runs else ""
+        patch.layout["title.text"] = f"step {int(step)} · layer {escape(layer)}"
+        patch.layout["shapes[0].x0"] = patch.layout["shapes[0].x1"] = float(step_x([step])[0])
+        patch.layout["annotations[0].text"] = (
+            f"<b>eigenspectrum</b> ({kind}) " + "; ".join(fits))
+        points_title = "<b>probe points</b>: PCA, aligned step to step"
+        patch.layout["annotations[1].text"] = "<br>".join([points_title, *notes])
+        return patch
+
+
+def _at_or_before(steps: np.ndarray, step: int) -> int | None:
+    """The run's own checkpoint shown at ``step``: the latest at or before it."""
+    i = int(np.searchsorted(steps, step, side="right")) - 1
+    return int(steps[i]) if i >= 0 else None
+
+
+def _missing(run: RunData, at: int | None, step: int, layer: str, spec: Any, pts: Any) -> str:
+    if at is None:
+        return f"no checkpoint yet at step {step}"
+    error = run.failure(at)
+    if spec is None and error:
+        return f"step {at} failed: {escape(error[:160])}"
+    if spec is None:
+        return f"no result for layer {escape(layer)} at step {at}"
+    if pts is None:
+        return "no 2-D points stored (scanned by an older repscope, or not activations)"
+    return ""
+
+
+def _hidden_rect() -> dict[str, Any]:
+    return {"type": "rect", "xref": "x", "yref": "paper", "x0": 1, "x1": 1, "y0": 0, "y1": 1,
+            "visible": False, "line": {"width": 0}}
+
+
+def _hidden_note() -> dict[str, Any]:
+    return {"text": "", "xref": "paper", "yref": "paper", "x": 0, "y": 1, "showarrow": False,
+            "visible": False}
+
+
+def _title_note(x: float, y: float) -> dict[str, Any]:
+    return {"text": "", "xref": "paper", "yref": "paper", "x": x, "y": y, "xanchor": "left",
+            "yanchor": "bottom", "showarrow": False, "align": "left", "font": {"size": 11}}

@@ -1,0 +1,58 @@
+"""The exported HTML file: every step a frame, every user string escaped, offline by default."""
+
+import re
+
+import numpy as np
+import pytest
+
+pytest.importorskip("plotly")
+
+from repscope.synthetic import synthetic_trajectory
+from repscope.widgets import export_html
+
+EVIL = "</script><script>alert(1)</script>"
+
+
+
+
+@pytest.fixture(scope="module")
+def evil_traj():
+    traj = synthetic_trajectory(n_steps=6, layers=("h.0", EVIL), n_points=40, run=EVIL)
+    traj.probe.labels = np.array([EVIL, "plain"] * 20)
+    return traj
+
+
+def test_every_step_is_a_frame_and_on_the_slider(tmp_path, evil_traj):
+    out = export_html(evil_traj, tmp_path / "s.html", layer="h.0")
+    text = out.read_text()
+    for step in evil_traj.steps:
+        assert f'"name":"{step}"' in text
+        assert f'"label":"{step}"' in text
+    assert len(re.findall(r'"name":"\d+","traces"', text)) == len(evil_traj.steps)
+
+
+def test_user_strings_are_escaped(tmp_path, evil_traj):
+    out = export_html({EVIL: evil_traj}, tmp_path / "s.html", layer=EVIL)
+    text = out.read_text()
+    assert "alert(1)</script>" not in text and "<script>alert" not in text
+    assert "&lt;script&gt;alert(1)&lt;\\u002fscript&gt;" in text or (
+        "&lt;script&gt;alert(1)&lt;/script&gt;" in text)
+
+
+def test_plotly_js_is_inline_by_default_and_cdn_on_request(tmp_path, evil_traj):
+    inline = export_html(evil_traj, tmp_path / "inline.html").read_text()
+    assert 'src="https://' not in inline and len(inline) > 3_000_000  # plotly.js itself
+    cdn = export_html(evil_traj, tmp_path / "cdn.html", include_plotlyjs="cdn").read_text()
+    assert re.search(r'<script [^>]*src="https://cdn\.plot\.ly/plotly-[\d.]+\.min\.js"', cdn)
+    assert len(cdn) < 400_000
+
+
+def test_bad_arguments_are_clear_errors(tmp_path, evil_traj):
+    with pytest.raises(ValueError, match="'layer' argument of export_html must be one of"):
+        export_html(evil_traj, tmp_path / "x.html", layer="nope")
+    with pytest.raises(ValueError, match="'measures' argument of export_html must be stored"):
+        export_html(evil_traj, tmp_path / "x.html", measures=["dse"])
+    with pytest.raises(ValueError, match="'include_plotlyjs' argument of export_html"):
+        export_html(evil_traj, tmp_path / "x.html", include_plotlyjs="local")
+    with pytest.raises(TypeError, match="'trajectory' argument of export_html must be"):
+        export_html("run.sqlite", tmp_path / "x.html")
