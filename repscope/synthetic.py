@@ -137,7 +137,8 @@ def synthetic_trajectory(n_steps: int = 12, layers=("h.0", "h.1"), n_points: int
     Parameters
     ----------
     n_steps : int
-        Checkpoints at log-spaced steps from 0 to ``10 ** (n_steps / 4)`` or so.
+        Checkpoints: step 0, then log-spaced steps up to ``10 ** (n_steps / 4)`` (at most
+        143000, Pythia's last).
     layers : sequence of str
     n_points : int
         Probe samples.
@@ -173,8 +174,7 @@ def synthetic_trajectory(n_steps: int = 12, layers=("h.0", "h.1"), n_points: int
     probe = Probe(inputs, layers=list(layers), labels=classes if labels else None)
     traj = Trajectory(None, probe, store=store, run=run,
                       fit_range=(2, max(3, n_features // 2)))
-    steps = sorted({0, *np.unique(np.round(np.logspace(0, n_steps / 4, n_steps - 1))).astype(int)})
-    steps = steps[:n_steps]
+    steps = [0, *_log_steps(n_steps - 1, last=min(10 ** (n_steps / 4), 143_000))]
     key = traj._key()
     ranks = np.arange(1, n_features + 1)
     means = rng.normal(size=(n_classes, n_features))
@@ -193,3 +193,12 @@ def synthetic_trajectory(n_steps: int = 12, layers=("h.0", "h.1"), n_points: int
                                   points=_points(matrix, traj.config), error=note, **key))
     traj.store.put(*records)
     return traj
+
+
+def _log_steps(n: int, last: float) -> list[int]:
+    """``n`` distinct integers from 1 to about ``last``, evenly spaced in log."""
+    m = n
+    while len(candidates := np.unique(np.round(np.geomspace(1, last, m)).astype(int))) < n:
+        m += max(1, n // 10)
+    pick = np.round(np.linspace(0, len(candidates) - 1, n)).astype(int)
+    return [int(c) for c in candidates[pick]]

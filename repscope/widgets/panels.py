@@ -115,7 +115,8 @@ class Panels:
                 self.curve_traces[(r, measure)] = len(fig.data)
                 fig.add_trace(go.Scatter(
                     x=step_x(run.steps), y=run.curve(layer, measure) if run.layers else [],
-                    customdata=run.steps, mode="lines+markers", marker={"size": 4},
+                    customdata=run.steps, marker={"size": 4},
+                    mode="lines+markers" if len(run.steps) <= 60 else "lines",
                     line={"color": colour, "width": 1.6}, name=escape(run.name),
                     legendgroup=f"run{r}", showlegend=multi and m == 0,
                     hovertemplate=f"{escape(run.name)}<br>step %{{customdata}}<br>"
@@ -202,6 +203,8 @@ class Panels:
         """Paper coordinates of the panels, for titles, the cursor and the phase bands."""
         spectrum, points = fig.get_subplot(self.rows, 1), fig.get_subplot(self.rows, 2)
         self._spectrum_x, self._points_x = spectrum.xaxis.domain[0], points.xaxis.domain[0]
+        self._axes = {"spectrum": (spectrum.xaxis.plotly_name, spectrum.yaxis.plotly_name),
+                      "points": (points.xaxis.plotly_name, points.yaxis.plotly_name)}
         self._bottom_top = spectrum.yaxis.domain[1]
         low = fig.get_subplot(len(self.measures), 1).yaxis.domain[0] if self.measures else 1.0
         self._span = (low, 1.0)
@@ -239,7 +242,32 @@ class Panels:
                 "xref": "x", "yref": "paper", "y": y1, "yanchor": "bottom", "showarrow": False,
                 "x": math.log10(math.sqrt((p.start_step + 1) * (p.end_step + 1))) if p else 0,
                 "text": escape(p.name) if p else "", "font": {"size": 11}, "visible": on}
+        patch.layout.update(self._fixed_ranges(layer))
         return patch
+
+    def _fixed_ranges(self, layer: str) -> dict[str, Any]:
+        """Axis ranges that hold every step of ``layer``: the points move in a fixed frame, the
+        spectra are comparable, and a step's redraw skips the autorange pass."""
+        out: dict[str, Any] = {}
+        pts = [p for run in self.runs for p in run.points(layer) if p is not None]
+        if pts:
+            lo = np.min([p.min(axis=0) for p in pts], axis=0)
+            hi = np.max([p.max(axis=0) for p in pts], axis=0)
+            pad = 0.05 * np.maximum(hi - lo, 1e-12)
+            (xa, ya) = self._axes["points"]
+            out[f"{xa}.range"] = [float(lo[0] - pad[0]), float(hi[0] + pad[0])]
+            out[f"{ya}.range"] = [float(lo[1] - pad[1]), float(hi[1] + pad[1])]
+        values = [v for run in self.runs for s in run.steps
+                  if (spec := run.spectrum(int(s), layer)) is not None
+                  for v in [spec.values[spec.values > 0]] if len(v)]
+        if values:
+            top = max(float(v.max()) for v in values)
+            bottom = min(float(v.min()) for v in values)
+            longest = max(len(v) for v in values)
+            (xa, ya) = self._axes["spectrum"]
+            out[f"{xa}.range"] = [-0.05, float(np.log10(longest)) + 0.05]
+            out[f"{ya}.range"] = [float(np.log10(bottom)) - 0.1, float(np.log10(top)) + 0.1]
+        return out
 
     def step_patch(self, layer: str, step: int) -> Patch:
         """Spectrum, fit, points, cursor and titles at ``step``."""

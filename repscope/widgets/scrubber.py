@@ -21,6 +21,7 @@ import ipywidgets as W
 from .._validation import _describe, fail
 from .coalesce import Coalescer
 from .data import DEFAULT_MEASURES, MEASURE_NAMES, RunData, escape
+from .keys import ShortcutGuard
 from .panels import Panels
 
 
@@ -119,7 +120,7 @@ class Scrubber(W.VBox):
         status = W.HBox([self.progress, self.progress_label])
         self._plot = W.Box()
         super().__init__([W.HBox([controls]), W.HBox([self.measure, status]), self.message,
-                          self._plot])
+                          self._plot, ShortcutGuard()])
         self._build()
         self.slider.observe(self._on_step, "value")
         self.layer.observe(self._on_layer, "value")

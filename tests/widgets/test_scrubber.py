@@ -200,7 +200,7 @@ def test_saved_widget_state_does_not_grow_with_the_number_of_checkpoints():
         s.measure.value = ("effective_rank",)  # a new figure: the old one must be closed
         state = dependency_state([s], drop_defaults=False)
         bundles = [v["state"].pop("_esm") for v in state.values() if "_esm" in v["state"]]
-        assert len(bundles) == 1  # one live figure
+        assert sum(len(b) > 1_000_000 for b in bundles) == 1  # one live figure (plotly's bundle)
         return len(json.dumps(state))
 
     small, large = state_bytes(8), state_bytes(60)
