@@ -104,7 +104,7 @@ def step_update(traj, steps: list[int]) -> dict:
 def drag(traj, steps: list[int], *, coalesce: bool) -> dict:
     from repscope.widgets import Scrubber
 
-    s = Scrubber(traj, interval=0.03 if coalesce else 0)
+    s = Scrubber(traj) if coalesce else Scrubber(traj, interval=0)  # the default: 0.15 s
     drawn: list[tuple[float, int]] = []
     render = s._coalescer._render
 

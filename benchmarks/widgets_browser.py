@@ -15,7 +15,7 @@ workspace) and run through "Run → Run All Cells":
     ``Scrubber(synthetic_trajectory(n_steps=--steps, layers=<6 names>, n_points=--points))``.
     The latency is from the ``ArrowRight`` keydown on the focused step slider's handle to the
     plotly title (``.js-plotly-plot .gtitle``) holding the next step's text: ipywidgets sends
-    the index to the kernel, the Scrubber (coalesced, ``interval=0.03``) sends the step's traces
+    the index to the kernel, the Scrubber (coalesced, ``interval=0.15``) sends the step's traces
     and layout to the ``FigureWidget``, plotly.js redraws.
 ``baseline``
     A bare ``ipywidgets.IntSlider`` observed by Python, whose callback sets an

@@ -24,7 +24,7 @@ class Coalescer:
     render : callable
         Draws one value. Runs in the requesting thread, or in a timer thread for a deferred
         value; two renders never overlap.
-    interval : float, default 0.03
+    interval : float, default 0.15
         Seconds between renders while requests keep coming; ``0`` renders every request at once.
 
     Examples
@@ -38,7 +38,7 @@ class Coalescer:
     [0, 4]
     """
 
-    def __init__(self, render: Callable[[Any], None], interval: float = 0.03):
+    def __init__(self, render: Callable[[Any], None], interval: float = 0.15):
         self._render, self.interval = render, float(interval)
         self._lock = threading.Lock()
         self._drawing = threading.RLock()
