@@ -7,20 +7,37 @@ PIP    := $(PY) -m pip
 TORCH_SPEC ?= torch==2.13.0
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 
-.PHONY: demo test lint bench clean setup
+.PHONY: demo test lint bench clean setup lab tour
 
-$(VENV)/.ready: pyproject.toml
+# The venv with a CPU torch, then the package: `make demo` needs only the widgets extra (quick to
+# install); `make test` and `make lab` install the dev extra (JupyterLab, Playwright, …) on top.
+$(VENV)/.base: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 	$(PY) -c "import torch" 2>/dev/null || $(PIP) install -q "$(TORCH_SPEC)" \
 	  || $(PIP) install -q --index-url $(TORCH_INDEX) torch
-	$(PIP) install -q -e ".[dev]"
 	touch $@
+
+$(VENV)/.demo: $(VENV)/.base
+	$(PIP) install -q -e ".[widgets]"
+	touch $@
+
+$(VENV)/.ready: $(VENV)/.base
+	$(PIP) install -q -e ".[dev]"
+	touch $@ $(VENV)/.demo
 
 setup: $(VENV)/.ready
 
-demo: $(VENV)/.ready
+# The main job: train the three-phases demo, scan it, print its phases, write demo.html.
+demo: $(VENV)/.demo
+	$(PY) -m repscope demo three-phases --html demo.html
+
+tour: $(VENV)/.demo
 	$(PY) -m repscope tour
+
+# JupyterLab on the notebooks (http://localhost:8888/lab).
+lab: $(VENV)/.ready
+	$(PY) -m jupyter lab notebooks/02_three_phases.ipynb
 
 test: $(VENV)/.ready
 	$(PY) -m pytest -q

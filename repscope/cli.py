@@ -1,4 +1,4 @@
-"""The ``repscope`` command line: ``repscope tour`` and ``repscope scan``."""
+"""The ``repscope`` command line: ``repscope tour``, ``repscope scan`` and ``repscope demo``."""
 
 from __future__ import annotations
 
@@ -83,6 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
         "expected against computed values. Exits 1 if any row disagrees.",
     )
     _add_scan(commands)
+    from .demo_cli import add_demo
+
+    add_demo(commands)
     return parser
 
 
@@ -101,5 +104,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         except (ValueError, TypeError, OSError, RuntimeError, ImportError) as err:
             print(f"repscope scan: error: {err}", file=sys.stderr)
             return EXIT_ERROR
+    if args.command == "demo":
+        from .demo_cli import run_demo
+
+        return run_demo(args)
     parser.print_help()
     return EXIT_USAGE

@@ -174,7 +174,7 @@ def synthetic_trajectory(n_steps: int = 12, layers=("h.0", "h.1"), n_points: int
     probe = Probe(inputs, layers=list(layers), labels=classes if labels else None)
     traj = Trajectory(None, probe, store=store, run=run,
                       fit_range=(2, max(3, n_features // 2)))
-    steps = [0, *_log_steps(n_steps - 1, last=min(10 ** (n_steps / 4), 143_000))]
+    steps = [0, *log_spaced_steps(n_steps - 1, last=min(10 ** (n_steps / 4), 143_000))]
     key = traj._key()
     ranks = np.arange(1, n_features + 1)
     means = rng.normal(size=(n_classes, n_features))
@@ -195,8 +195,14 @@ def synthetic_trajectory(n_steps: int = 12, layers=("h.0", "h.1"), n_points: int
     return traj
 
 
-def _log_steps(n: int, last: float) -> list[int]:
-    """``n`` distinct integers from 1 to about ``last``, evenly spaced in log."""
+def log_spaced_steps(n: int, last: float) -> list[int]:
+    """``n`` distinct integers from 1 to about ``last``, evenly spaced in log.
+
+    Examples
+    --------
+    >>> log_spaced_steps(6, 1000)
+    [1, 4, 16, 63, 251, 1000]
+    """
     m = n
     while len(candidates := np.unique(np.round(np.geomspace(1, last, m)).astype(int))) < n:
         m += max(1, n // 10)

@@ -143,6 +143,13 @@ class Trajectory:
         self.filling = future
         return future
 
+    def add_cka(self, layers: list[str] | None = None) -> Trajectory:
+        """Add linear CKA to the previous and to the first checkpoint (``cka_previous``,
+        ``cka_first``) to the stored measures: see :func:`repscope.similarity.add_cka`."""
+        from .similarity import add_cka
+
+        return add_cka(self, layers=layers)
+
     # -- reading -------------------------------------------------------------------------------
     def _key(self) -> dict[str, str]:
         return {"probe": self.probe.fingerprint(), "params": self.config.key()}

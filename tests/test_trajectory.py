@@ -2,6 +2,7 @@
 computed twice, failures leave gaps, executors change nothing, the other views."""
 
 import concurrent.futures as cf
+import itertools
 import pickle
 
 import numpy as np
@@ -226,3 +227,33 @@ def test_stored_points_are_the_principal_coordinates_of_the_activations(folder, 
         for j in range(2):
             sign = np.sign(r.points[:, j].astype(float) @ ref[:, j])
             np.testing.assert_allclose(r.points[:, j], sign * ref[:, j], rtol=2e-4, atol=2e-4)
+
+
+def naive_cka(x, y):
+    """Linear CKA from its definition on centred data (Kornblith et al. 2019, eq. 5)."""
+    x, y = x - x.mean(0), y - y.mean(0)
+    return np.linalg.norm(y.T @ x) ** 2 / (np.linalg.norm(x.T @ x) * np.linalg.norm(y.T @ y))
+
+
+def test_add_cka_compares_each_checkpoint_with_the_previous_and_the_first(folder, probe):
+    path, states = folder
+    traj = Trajectory(CheckpointFolder(path, model=mlp), probe, fit_range=FIT).compute(
+        progress=False).add_cka()
+    m = traj.metrics
+    for layer in LAYERS:
+        acts = {s: activations(states[s], probe.inputs[""], layer).astype(float) for s in STEPS}
+        prev = m[(m.layer == layer) & (m.measure == "cka_previous")].set_index("step").value
+        first = m[(m.layer == layer) & (m.measure == "cka_first")].set_index("step").value
+        assert list(prev.index) == STEPS[1:] and list(first.index) == STEPS
+        for a, b in itertools.pairwise(STEPS):
+            assert prev[b] == pytest.approx(naive_cka(acts[b], acts[a]), rel=1e-5)
+            assert first[b] == pytest.approx(naive_cka(acts[b], acts[STEPS[0]]), rel=1e-5)
+    assert traj.metrics.query("measure == 'effective_rank'").shape[0] == len(STEPS) * 2
+
+
+def test_add_cka_needs_a_source(folder, probe):
+    from repscope.trajectory import from_store
+
+    with pytest.raises(ValueError, match="'trajectory' argument of add_cka must be a trajectory "
+                                         "with a source"):
+        from_store(Store(":memory:"), "r", probe).add_cka()

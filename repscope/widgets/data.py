@@ -32,6 +32,8 @@ MEASURE_NAMES = {
     "stable_rank": "stable rank",
     "numerical_rank": "numerical rank",
     "relative_distance": "distance from first checkpoint",
+    "cka_previous": "CKA to previous checkpoint",
+    "cka_first": "CKA to first checkpoint",
     "nuclear_norm": "nuclear norm",
 }
 #: Measures shown when the user picks none: those of the three phases, and DSE when stored.

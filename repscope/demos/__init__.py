@@ -1,0 +1,20 @@
+"""Classroom demos: small models trained for real, their checkpoints, their geometry.
+
+Each demo trains a small model on a laptop CPU, saves checkpoints in the formats
+:class:`~repscope.CheckpointFolder` reads, scans them, and returns a :class:`DemoRun` (its
+trajectories, the training log, the folder). ``size="small"`` (or ``REPSCOPE_DEMO_SIZE=small``)
+runs the test-sized version.
+
+- :mod:`~repscope.demos.three_phases` — warmup collapse, entropy-seeking and
+  compression-seeking in a tiny language model.
+- :mod:`~repscope.demos.grokking` — modular addition: generalisation long after memorisation.
+- :mod:`~repscope.demos.dse_dsmi` — DSE and DSMI on digits, with true and shuffled labels.
+- :mod:`~repscope.demos.rich_lazy` — the same network from a low-rank and a high-rank start.
+- :mod:`~repscope.demos.pythia` — Pythia revisions from the hub, or an offline stand-in.
+"""
+
+from . import dse_dsmi, grokking, pythia, rich_lazy, three_phases
+from ._run import SIZE_VARIABLE, DemoRun
+
+__all__ = ["SIZE_VARIABLE", "DemoRun", "dse_dsmi", "grokking", "pythia", "rich_lazy",
+           "three_phases"]

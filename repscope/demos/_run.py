@@ -1,0 +1,74 @@
+"""What every demo returns, and the pieces every demo's training loop shares."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import torch
+
+from .._validation import check_option
+
+SIZES = ("small", "full")
+#: Notebooks and tests set this to "small" to run every demo at its test size.
+SIZE_VARIABLE = "REPSCOPE_DEMO_SIZE"
+
+
+def demo_size(size: str | None, func: str) -> str:
+    """``size``, else ``$REPSCOPE_DEMO_SIZE``, else ``"full"``."""
+    return check_option(size or os.environ.get(SIZE_VARIABLE) or "full", name="size", func=func,
+                        options=SIZES)
+
+
+def demo_folder(folder: str | Path | None, name: str) -> Path:
+    path = Path(folder) if folder is not None else Path(tempfile.mkdtemp(prefix=f"{name}-"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def save_checkpoint(model: torch.nn.Module, folder: Path, step: int) -> Path:
+    """``step_<step>.safetensors``: the state dict, as :class:`~repscope.CheckpointFolder`
+    reads it."""
+    from safetensors.torch import save_file
+
+    path = folder / f"step_{step}.safetensors"
+    save_file({k: v.detach().clone().contiguous() for k, v in model.state_dict().items()}, path)
+    return path
+
+
+@dataclass
+class DemoRun:
+    """A demo's result: its trajectories (one per run), the training log, the folder.
+
+    Attributes
+    ----------
+    name : str
+    trajectories : dict of str to Trajectory
+        One per run (two for a comparison demo), in the order they are best shown.
+    history : pandas.DataFrame
+        The training log: ``run``, ``step`` and the demo's own columns (loss, accuracies).
+    folder : Path
+        Where the checkpoints were saved (one sub-folder per run) and the store lives.
+    """
+
+    name: str
+    trajectories: dict[str, Any]
+    history: pd.DataFrame
+    folder: Path
+    facts: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def trajectory(self) -> Any:
+        """The first (or only) run's trajectory."""
+        return next(iter(self.trajectories.values()))
+
+    def scrubber(self, **options: Any) -> Any:
+        """A :class:`~repscope.widgets.Scrubber` of the demo's runs (all of them, compared)."""
+        from ..widgets import Scrubber
+
+        runs = self.trajectories if len(self.trajectories) > 1 else self.trajectory
+        return Scrubber(runs, **options)

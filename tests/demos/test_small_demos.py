@@ -1,0 +1,86 @@
+"""Each demo's qualitative claim, at the small size with fixed seeds (real training, real
+checkpoints, the package's own scan)."""
+
+import numpy as np
+import pytest
+
+from repscope.demos import dse_dsmi, grokking, rich_lazy
+
+
+def curve(traj, measure, layer):
+    return traj.curve(measure, layer)
+
+
+@pytest.fixture(scope="module")
+def grok(tmp_path_factory):
+    return grokking.run("small", seed=0, folder=tmp_path_factory.mktemp("grok"))
+
+
+def test_grokking_generalises_long_after_it_memorises(grok):
+    memorised, generalised = grok.facts["memorised_step"], grok.facts["generalised_step"]
+    assert memorised is not None and generalised is not None
+    assert generalised - memorised >= 500  # test accuracy jumps long after train accuracy
+    h = grok.history.set_index("step")
+    assert h.test_acc[memorised] < 0.05  # near chance when memorised (1/59 ≈ 0.017)
+    assert (h.train_acc[h.index >= memorised] > 0.95).all()
+
+
+def test_grokking_geometry_marks_the_transition(grok):
+    traj, mem, gen = grok.trajectory, grok.facts["memorised_step"], grok.facts["generalised_step"]
+    rank = curve(traj, "effective_rank", "hidden")
+    before = rank[(rank.index >= mem) & (rank.index <= gen)]
+    peak = before.idxmax()
+    assert mem < peak < gen  # RankMe grows while memorised, then compresses through the jump
+    assert rank[gen] < 0.96 * rank[peak] and rank.iloc[-1] < rank[gen]
+    dsmi = curve(traj, "dsmi", "hidden")
+    assert dsmi[mem] < 0.01 and dsmi[gen] > dsmi[mem] + 0.03  # class information arrives
+    cka = curve(traj, "cka_first", "hidden")
+    assert cka[gen] < cka[mem] - 0.2  # the generalising representation is a new one
+    assert set(curve(traj, "cka_previous", "hidden").index) == set(rank.index[1:])
+
+
+@pytest.fixture(scope="module")
+def digits(tmp_path_factory):
+    return dse_dsmi.run("small", seed=0, folder=tmp_path_factory.mktemp("digits"))
+
+
+def test_dsmi_rises_with_true_labels_and_stays_low_with_shuffled(digits):
+    true, shuffled = (digits.trajectories[name] for name in dse_dsmi.RUNS)
+    t_dsmi, s_dsmi = curve(true, "dsmi", dse_dsmi.LAYER), curve(shuffled, "dsmi", dse_dsmi.LAYER)
+    assert t_dsmi.iloc[-1] > t_dsmi.iloc[0] + 0.5
+    assert t_dsmi.iloc[-1] > 4 * s_dsmi.iloc[-1]
+    assert s_dsmi.max() < 0.3
+    h = digits.history
+    last = h[h.step == h.step.max()].set_index("run").test_acc
+    assert last["true labels"] > 0.85 and last["shuffled labels"] < 0.25
+
+
+def test_dse_rises_while_the_network_learns(digits):
+    dse = curve(digits.trajectories["true labels"], "dse", dse_dsmi.LAYER)
+    assert dse.iloc[-1] > 10 * dse.iloc[0]
+    assert np.corrcoef(np.log1p(dse.index), dse.to_numpy())[0, 1] > 0.8
+
+
+@pytest.fixture(scope="module")
+def richlazy(tmp_path_factory):
+    return rich_lazy.run("small", seed=0, folder=tmp_path_factory.mktemp("rl"))
+
+
+def test_rich_weights_and_representation_move_far_lazy_ones_do_not(richlazy):
+    moved = richlazy.facts["weights_moved"]
+    for layer in ("0", "2"):
+        assert moved["low-rank init"][layer] > 0.5 > 0.2 > moved["high-rank init"][layer]
+        assert moved["low-rank init"][layer] > 5 * moved["high-rank init"][layer]
+    rich, lazy = (richlazy.trajectories[k] for k in rich_lazy.RUNS)
+    assert curve(rich, "cka_first", rich_lazy.LAYER).iloc[-1] < 0.6
+    assert curve(lazy, "cka_first", rich_lazy.LAYER).iloc[-1] > 0.85
+    assert curve(rich, "effective_rank", rich_lazy.LAYER).iloc[0] < 3  # starts low-rank
+    assert curve(lazy, "effective_rank", rich_lazy.LAYER).iloc[0] > 15
+    s = richlazy.scrubber(interval=0)  # one comparison widget, both runs
+    names = [t.name for t in s.figure.data if t.showlegend]
+    assert names[:2] == list(rich_lazy.RUNS)
+
+
+def test_a_bad_size_is_a_clear_error():
+    with pytest.raises(ValueError, match=r"'size' argument of grokking\.run must be one of"):
+        grokking.run("medium")
