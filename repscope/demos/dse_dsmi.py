@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import torch
 
@@ -20,37 +19,13 @@ from ..probe import Probe
 from ..sources.folder import CheckpointFolder
 from ..synthetic import log_spaced_steps
 from ..trajectory import Trajectory
-from ._run import DemoRun, demo_folder, demo_size, save_checkpoint
+from ._run import DemoRun, demo_folder, demo_size
+from .digits import digits_mlp, load_digits_split, train_digits
 
 #: (training steps, checkpoints) per size.
 SIZES = {"small": (600, 10), "full": (3000, 24)}
 RUNS = ("true labels", "shuffled labels")
 LAYER = "3"  # the second hidden layer's ReLU output
-
-
-def digits_mlp() -> torch.nn.Sequential:
-    """64 → 128 → 128 → 10, ReLU.
-
-    Examples
-    --------
-    >>> digits_mlp()(torch.zeros(3, 64)).shape
-    torch.Size([3, 10])
-    """
-    return torch.nn.Sequential(
-        torch.nn.Linear(64, 128), torch.nn.ReLU(), torch.nn.Linear(128, 128), torch.nn.ReLU(),
-        torch.nn.Linear(128, 10))
-
-
-def load_digits_split(seed: int = 0) -> tuple[torch.Tensor, ...]:
-    """scikit-learn's digits scaled to [0, 1]: ``x_train, y_train, x_test, y_test`` (2:1)."""
-    from sklearn.datasets import load_digits
-
-    x, y = load_digits(return_X_y=True)
-    order = np.random.default_rng(seed).permutation(len(y))
-    x = torch.tensor(x[order] / 16.0, dtype=torch.float32)
-    y = torch.tensor(y[order])
-    cut = 2 * len(y) // 3
-    return x[:cut], y[:cut], x[cut:], y[cut:]
 
 
 def run(size: str | None = None, *, seed: int = 0, folder: str | Path | None = None,
@@ -84,8 +59,8 @@ def run(size: str | None = None, *, seed: int = 0, folder: str | Path | None = N
     for name, targets in zip(RUNS, (y_train, shuffled), strict=True):
         ckpts = root / name.replace(" ", "_")
         ckpts.mkdir(exist_ok=True)
-        logs.append(_train(ckpts, x_train, targets, x_test, y_test, steps, wanted, seed)
-                    .assign(run=name))
+        logs.append(train_digits(ckpts, _adam, (x_train, targets, x_test, y_test), steps,
+                                 wanted, seed).assign(run=name))
         traj = Trajectory(CheckpointFolder(ckpts, model=digits_mlp), probe,
                           store=root / "geometry.sqlite", run=name, fit_range=(2, 40),
                           dse=True, sigma=10.0)
@@ -93,26 +68,6 @@ def run(size: str | None = None, *, seed: int = 0, folder: str | Path | None = N
     return DemoRun("dse_dsmi", trajectories, pd.concat(logs, ignore_index=True), root)
 
 
-def _train(ckpts: Path, x, y, x_test, y_test, steps: int, wanted: set[int],
-           seed: int) -> pd.DataFrame:
-    gen = torch.Generator().manual_seed(seed + 1)
-    rows = []
-    with torch.random.fork_rng():
-        torch.manual_seed(seed)
-        model = digits_mlp()
-        opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-        for step in range(steps + 1):
-            if step in wanted:
-                save_checkpoint(model, ckpts, step)
-                with torch.no_grad():
-                    rows.append({"step": step,
-                                 "loss": float(torch.nn.functional.cross_entropy(model(x), y)),
-                                 "train_acc": float((model(x).argmax(1) == y).float().mean()),
-                                 "test_acc": float((model(x_test).argmax(1) == y_test)
-                                                   .float().mean())})
-            batch = torch.randint(0, len(y), (64,), generator=gen)
-            loss = torch.nn.functional.cross_entropy(model(x[batch]), y[batch])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-    return pd.DataFrame(rows)
+def _adam() -> tuple[torch.nn.Module, torch.optim.Optimizer]:
+    model = digits_mlp()
+    return model, torch.optim.Adam(model.parameters(), lr=1e-3)

@@ -23,8 +23,9 @@ from ..probe import Probe
 from ..sources.folder import CheckpointFolder
 from ..synthetic import log_spaced_steps
 from ..trajectory import Trajectory
-from ._run import DemoRun, demo_folder, demo_size, save_checkpoint
-from .dse_dsmi import LAYER, digits_mlp, load_digits_split
+from ._run import DemoRun, demo_folder, demo_size
+from .digits import digits_mlp, load_digits_split, train_digits
+from .dse_dsmi import LAYER
 
 #: (training steps, checkpoints) per size.
 SIZES = {"small": (400, 8), "full": (2000, 20)}
@@ -90,8 +91,12 @@ def run(size: str | None = None, *, seed: int = 0, folder: str | Path | None = N
     for kind in RUNS:
         ckpts = root / kind.replace(" ", "_").replace("-", "_")
         ckpts.mkdir(exist_ok=True)
-        logs.append(_train(ckpts, kind, x_train, y_train, x_test, y_test, steps, wanted, seed)
-                    .assign(run=kind))
+        def build(kind=kind):
+            model = initialise(digits_mlp(), kind, seed=seed)
+            return model, torch.optim.SGD(model.parameters(), lr=0.05)
+
+        logs.append(train_digits(ckpts, build, (x_train, y_train, x_test, y_test), steps,
+                                 wanted, seed).assign(run=kind))
         source = CheckpointFolder(ckpts, model=digits_mlp)
         traj = Trajectory(source, probe, store=root / "geometry.sqlite", run=kind,
                           fit_range=(2, 40))
@@ -104,28 +109,3 @@ def run(size: str | None = None, *, seed: int = 0, folder: str | Path | None = N
         moved[kind] = dict(zip(last.layer, last.value, strict=True))
     return DemoRun("rich_lazy", trajectories, pd.concat(logs, ignore_index=True), root,
                    {"weights_moved": moved})
-
-
-def _train(ckpts: Path, kind: str, x, y, x_test, y_test, steps: int, wanted: set[int],
-           seed: int) -> pd.DataFrame:
-    gen = torch.Generator().manual_seed(seed + 1)
-    rows = []
-    with torch.random.fork_rng():
-        torch.manual_seed(seed)
-        model = initialise(digits_mlp(), kind, seed=seed)
-        opt = torch.optim.SGD(model.parameters(), lr=0.05)
-        for step in range(steps + 1):
-            if step in wanted:
-                save_checkpoint(model, ckpts, step)
-                with torch.no_grad():
-                    rows.append({"step": step,
-                                 "loss": float(torch.nn.functional.cross_entropy(model(x), y)),
-                                 "train_acc": float((model(x).argmax(1) == y).float().mean()),
-                                 "test_acc": float((model(x_test).argmax(1) == y_test)
-                                                   .float().mean())})
-            batch = torch.randint(0, len(y), (64,), generator=gen)
-            loss = torch.nn.functional.cross_entropy(model(x[batch]), y[batch])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-    return pd.DataFrame(rows)
