@@ -35,9 +35,11 @@ demo: $(VENV)/.demo
 tour: $(VENV)/.demo
 	$(PY) -m repscope tour
 
-# JupyterLab on the notebooks (http://localhost:8888/lab).
+# JupyterLab on the notebooks (http://localhost:8888/lab); as root (a container) it needs
+# --allow-root.
 lab: $(VENV)/.ready
-	$(PY) -m jupyter lab notebooks/02_three_phases.ipynb
+	$(PY) -m jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) \
+	  notebooks/02_three_phases.ipynb
 
 test: $(VENV)/.ready
 	$(PY) -m pytest -q
