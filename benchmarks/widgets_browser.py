@@ -56,13 +56,13 @@ BASELINE_CLASS = "repscope-bench-baseline"
 NOTES: list[str] = []
 
 
-def scrubber_cell(n_steps: int, n_points: int) -> str:
+def scrubber_cell(n_steps: int, n_points: int, max_points: int | None) -> str:
     return (
         "from repscope.synthetic import synthetic_trajectory\n"
         "from repscope.widgets import Scrubber\n"
         f"traj = synthetic_trajectory(n_steps={n_steps}, layers={LAYERS!r}, "
         f"n_points={n_points})\n"
-        "s = Scrubber(traj)\n"
+        f"s = Scrubber(traj, max_points={max_points!r})\n"
         "s"
     )
 
@@ -126,6 +126,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--n", type=int, default=None, help="measured keypresses (default 30)")
     parser.add_argument("--steps", type=int, default=None, help="checkpoints (default 150)")
     parser.add_argument("--points", type=int, default=None, help="probe points (default 2000)")
+    parser.add_argument("--max-points", default="1000",
+                        help="the Scrubber's max_points: drawn points (an int, or 'all')")
     parser.add_argument("--screenshots", metavar="DIR",
                         help="save a screenshot here when a side fails")
     parser.add_argument("--out", metavar="FILE", help="also write the JSON to this file")
@@ -133,6 +135,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args.n = args.n or (10 if args.quick else 30)
     args.steps = args.steps or (30 if args.quick else 150)
     args.points = args.points or (500 if args.quick else 2000)
+    args.max_points = None if args.max_points == "all" else int(args.max_points)
     if args.n < 1:
         parser.error("--n must be at least 1")
     return args
@@ -162,7 +165,8 @@ def main(argv: list[str] | None = None) -> int:
         try:
             runs = {
                 "baseline": (baseline_cell(), f".{BASELINE_CLASS} .widget-html-content"),
-                "scrubber": (scrubber_cell(args.steps, args.points), lab.PLOT_TITLE),
+                "scrubber": (scrubber_cell(args.steps, args.points, args.max_points),
+                             lab.PLOT_TITLE),
             }
             for name, (cell, selector) in runs.items():
                 times, error, ready = measure(browser, server, name, cell, selector=selector,
@@ -204,6 +208,7 @@ def main(argv: list[str] | None = None) -> int:
             "steps": args.steps,
             "layers": list(LAYERS),
             "points": args.points,
+            "max_points": args.max_points,
             "browser": {"executable": chromium, "version": version, "headless": True},
         },
     }

@@ -9,13 +9,14 @@ from typing import Any
 
 from .._validation import check_option, fail
 from .data import DEFAULT_MEASURES, RunData
-from .panels import Panels
+from .panels import MAX_POINTS, Panels
 from .scrubber import as_runs
 
 
 def export_html(trajectory: Any, path: str | Path, *, layer: str | None = None,
                 measures: Sequence[str] | None = None,
-                include_plotlyjs: bool | str = True) -> Path:
+                include_plotlyjs: bool | str = True,
+                max_points: int | None = MAX_POINTS) -> Path:
     """Write the scrubber's view of one layer as a standalone HTML file.
 
     One animation frame per step (spectrum, fit, points, cursor, titles) and a slider with
@@ -35,6 +36,8 @@ def export_html(trajectory: Any, path: str | Path, *, layer: str | None = None,
         Default: RankMe, α-ReQ and DSE (those stored).
     include_plotlyjs : True or "cdn", default True
         Inline plotly.js (about 4.6 MB; works offline) or load it from the plotly CDN.
+    max_points : int or None, default 1000
+        As for :class:`~repscope.widgets.Scrubber`.
 
     Returns
     -------
@@ -71,7 +74,7 @@ def export_html(trajectory: Any, path: str | Path, *, layer: str | None = None,
         unknown = [m for m in measures if m not in available]
         if unknown:
             fail("measures", func, f"stored measures, from {sorted(available)}", repr(unknown))
-    panels = Panels(runs, list(measures))
+    panels = Panels(runs, list(measures), max_points=max_points)
     fig = panels.figure(layer, steps[0])
     base = fig.layout.to_plotly_json()
     frames, slider_steps = [], []

@@ -30,6 +30,9 @@ PHASE_COLOURS = {
 }
 MAX_PHASES = 8  # shape slots for phase shading; detect_phases rarely finds more than 4
 MAX_LABEL_TRACES = 12  # more distinct labels than this are drawn as one colour-scaled trace
+#: Probe points drawn in the 2-D panel by default: plotly.js redraws SVG points at about 50 µs
+#: each, and every step redraws them all.
+MAX_POINTS = 1000
 
 
 @dataclass
@@ -72,6 +75,8 @@ class Panels:
         One colour each; the first run's phases are shaded.
     measures : list of str
         Stored measure names, one row of curves each.
+    max_points : int or None, default 1000
+        Draw at most this many probe points (a fixed random subset); ``None``: all.
 
     Examples
     --------
@@ -84,8 +89,9 @@ class Panels:
     'step 3 · layer a'
     """
 
-    def __init__(self, runs: list[RunData], measures: list[str]):
-        self.runs, self.measures = runs, list(measures)
+    def __init__(self, runs: list[RunData], measures: list[str], *,
+                 max_points: int | None = MAX_POINTS):
+        self.runs, self.measures, self.max_points = runs, list(measures), max_points
         self.rows = len(self.measures) + 1
         self.steps = np.array(sorted({int(s) for r in runs for s in r.steps}), dtype=np.int64)
         # Trace indices, filled as the figure is laid out.
@@ -155,30 +161,41 @@ class Panels:
     def _add_point_traces(self, fig: go.Figure, r: int, run: RunData, colour: str,
                           multi: bool) -> None:
         hover = run.hover_texts()
-        groups: list[tuple[int, np.ndarray | None]] = []
+        hover = None if hover is None else np.asarray(hover, dtype=object)
+        shown = self._shown_points(run)
+        groups: list[tuple[int, np.ndarray]] = []
         codes = run.label_codes
         common = {"mode": "markers", "legendgroup": f"run{r}"}
         if codes is not None and not multi and len(codes[1]) <= MAX_LABEL_TRACES:
             for c, label in enumerate(codes[1]):
-                mask = codes[0] == c
-                groups.append((len(fig.data), mask))
+                index = shown[codes[0][shown] == c]
+                groups.append((len(fig.data), index))
                 fig.add_trace(go.Scatter(
                     x=[], y=[], name=f"label {label}", showlegend=True,
                     marker={"size": 5, "color": LABEL_COLOURS[c % len(LABEL_COLOURS)],
                             "opacity": 0.8},
-                    hovertext=None if hover is None else list(np.asarray(hover)[mask]),
+                    hovertext=None if hover is None else list(hover[index]),
                     hoverinfo="text" if hover is not None else "x+y", **common),
                     row=self.rows, col=2)
         else:
             marker: dict[str, Any] = {"size": 5, "color": colour, "opacity": 0.7}
             if codes is not None and not multi:
-                marker.update(color=codes[0], colorscale="Viridis", showscale=False)
-            groups.append((len(fig.data), None))
+                marker.update(color=codes[0][shown], colorscale="Viridis", showscale=False)
+            groups.append((len(fig.data), shown))
             fig.add_trace(go.Scatter(x=[], y=[], name=escape(run.name), showlegend=False,
-                                     marker=marker, hovertext=hover,
+                                     marker=marker,
+                                     hovertext=None if hover is None else list(hover[shown]),
                                      hoverinfo="text" if hover is not None else "x+y", **common),
                           row=self.rows, col=2)
         self.point_traces[r] = groups
+
+    def _shown_points(self, run: RunData) -> np.ndarray:
+        """The probe points drawn: all, or a fixed random subset of ``max_points`` (the same at
+        every step, so each dot follows one probe input)."""
+        n = run.n_points
+        if self.max_points is None or n <= self.max_points:
+            return np.arange(n)
+        return np.sort(np.random.default_rng(0).choice(n, self.max_points, replace=False))
 
     def _lay_out_axes(self, fig: go.Figure) -> None:
         cfg = self.runs[0].config if self.runs else None
@@ -294,7 +311,7 @@ class Panels:
                 if pts is None:
                     patch.traces[i] = {"x": [], "y": []}
                 else:
-                    sel = pts if mask is None else pts[mask]
+                    sel = pts[mask]
                     # contiguous: the widget sends 1-D arrays as binary buffers (memoryviews)
                     patch.traces[i] = {"x": np.ascontiguousarray(sel[:, 0]),
                                        "y": np.ascontiguousarray(sel[:, 1])}

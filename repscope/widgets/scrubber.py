@@ -22,7 +22,7 @@ from .._validation import _describe, fail
 from .coalesce import Coalescer
 from .data import DEFAULT_MEASURES, MEASURE_NAMES, RunData, escape
 from .keys import ShortcutGuard
-from .panels import Panels
+from .panels import MAX_POINTS, Panels
 
 
 def as_runs(source: Any, func: str = "Scrubber") -> list[tuple[Any, str | None]]:
@@ -77,6 +77,9 @@ class Scrubber(W.VBox):
         (always the newest step; a lone step is drawn at once). plotly.js takes 0.1–0.25 s to
         redraw a figure with 2000 points on a laptop, so sending more often would only queue
         redraws in the browser.
+    max_points : int or None, default 1000
+        Draw at most this many probe points in the 2-D panel (a fixed random subset, the same at
+        every step); ``None`` draws all of them (slower to redraw in the browser).
 
     Examples
     --------
@@ -93,12 +96,14 @@ class Scrubber(W.VBox):
 
     def __init__(self, trajectory: Any, *, layer: str | None = None,
                  measures: Sequence[str] | None = None, watch: bool | None = None,
-                 poll: float = 1.0, interval: float = 0.15):
+                 poll: float = 1.0, interval: float = 0.15,
+                 max_points: int | None = MAX_POINTS):
         self._pairs = as_runs(trajectory)
         self._live = any(getattr(t, "live", False) for t, _ in self._pairs)
         self._wanted_layer, self._wanted_measures = layer, measures
         self._check_wanted(layer, measures)
         self.poll = float(poll)
+        self.max_points = max_points
         self.runs = [RunData(t, n) for t, n in self._pairs]
         self._following = self._being_filled()  # live: start at, and follow, the newest step
         self.panels: Panels | None = None
@@ -204,7 +209,7 @@ class Scrubber(W.VBox):
         self.slider.disabled = len(steps) == 1
 
     def _new_figure(self) -> None:
-        self.panels = Panels(self.runs, list(self.measure.value))
+        self.panels = Panels(self.runs, list(self.measure.value), max_points=self.max_points)
         old, self.figure = self.figure, self.panels.figure(self.layer.value, self.slider.value,
                                                            widget=True)
         self._plot.children = (self.figure,)
@@ -362,5 +367,6 @@ class Scrubber(W.VBox):
         """:func:`repscope.widgets.export_html` of what is shown (runs, layer, measures)."""
         from .export import export_html
 
+        options.setdefault("max_points", self.max_points)
         return export_html({r.name: r.trajectory for r in self.runs}, path,
                            layer=self.layer.value, measures=list(self.measure.value), **options)

@@ -257,3 +257,28 @@ def test_background_compute_is_watched_until_done(tmp_path):
     assert not s._watching
     assert s.slider.options == (0, 1, 2, 4, 8)
     assert s.progress.value == s.progress.max == 5 and "5 of 5" in s.progress_label.value
+
+
+def test_at_most_max_points_are_drawn_and_always_the_same_ones():
+    traj = synthetic_trajectory(n_steps=4, layers=("h",), n_points=300)
+    traj.probe.texts = [f"input {i}" for i in range(300)]
+    s = Scrubber(traj, interval=0, max_points=100)
+    traces = [s.figure.data[i] for i, _ in s.panels.point_traces[0]]
+    assert sum(len(t.x) for t in traces) == 100
+    shown = sorted(int(h.split("input ")[1]) for t in traces for h in t.hovertext)
+    assert len(set(shown)) == 100
+    stored = {r.step: r.points for r in traj.records()}
+    for step in traj.steps:  # the drawn points are the stored points of those inputs
+        s.slider.value = step
+        x, y = points_of(s)
+        full = stored[step].astype(float)[sorted(
+            int(h.split("input ")[1]) for t in traces for h in t.hovertext)]
+        order = np.concatenate([np.flatnonzero(traj.probe.labels[np.array(shown)].astype(str)
+                                               == c) for c in np.unique(
+            traj.probe.labels.astype(str))])
+        drawn = np.stack([x, y], 1)
+        d = lambda p: np.linalg.norm(p[:, None] - p[None], axis=-1)  # noqa: E731
+        np.testing.assert_allclose(d(drawn), d(full[order]), rtol=1e-4, atol=1e-4)
+    everything = Scrubber(traj, interval=0, max_points=None)
+    assert sum(len(everything.figure.data[i].x) for i, _ in everything.panels.point_traces[0]) \
+        == 300
