@@ -93,7 +93,6 @@ class Panels:
                  max_points: int | None = MAX_POINTS):
         self.runs, self.measures, self.max_points = runs, list(measures), max_points
         self.rows = len(self.measures) + 1
-        self.steps = np.array(sorted({int(s) for r in runs for s in r.steps}), dtype=np.int64)
         # Trace indices, filled as the figure is laid out.
         self.curve_traces: dict[tuple[int, str], int] = {}
         self.spectrum_traces: dict[int, int] = {}
@@ -103,7 +102,6 @@ class Panels:
     def use_runs(self, runs: list[RunData]) -> None:
         """Newer snapshots of the same runs (more steps; same layers, measures and labels)."""
         self.runs = runs
-        self.steps = np.array(sorted({int(s) for r in runs for s in r.steps}), dtype=np.int64)
 
     # -- layout ---------------------------------------------------------------------------------
     def figure(self, layer: str, step: int, *, widget: bool = False) -> go.Figure:

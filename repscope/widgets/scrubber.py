@@ -101,10 +101,10 @@ class Scrubber(W.VBox):
         self._pairs = as_runs(trajectory)
         self._live = any(getattr(t, "live", False) for t, _ in self._pairs)
         self._wanted_layer, self._wanted_measures = layer, measures
+        self.runs = [RunData(t, n) for t, n in self._pairs]
         self._check_wanted(layer, measures)
         self.poll = float(poll)
         self.max_points = max_points
-        self.runs = [RunData(t, n) for t, n in self._pairs]
         self._following = self._being_filled()  # live: start at, and follow, the newest step
         self.panels: Panels | None = None
         self.figure: Any = None
@@ -139,9 +139,8 @@ class Scrubber(W.VBox):
     def _check_wanted(self, layer: str | None, measures: Sequence[str] | None) -> None:
         """A layer or measure that the stored results do not have is an error (unless nothing is
         stored yet: a live run's first results may bring it)."""
-        runs = [RunData(t, n) for t, n in self._pairs]
-        layers = sorted({name for r in runs for name in r.layers})
-        stored = sorted({m for r in runs for m in r.measures})
+        layers = sorted({name for r in self.runs for name in r.layers})
+        stored = sorted({m for r in self.runs for m in r.measures})
         if layer is not None and layers and layer not in layers:
             fail("layer", "Scrubber", f"one of the measured layers {layers}", repr(layer))
         if measures is not None:
@@ -215,16 +214,19 @@ class Scrubber(W.VBox):
         self._plot.children = (self.figure,)
         if old is not None:
             old.close()  # else the kernel (and a saved notebook's widget state) keeps it
+        self._show_notes()
+
+    def _show_notes(self) -> None:
+        """Failed checkpoints, and why no phases are shaded on this layer (if so)."""
         failed = sorted({s for r in self.runs for s in r.failed})
         notes = []
         if failed:
             shown = ", ".join(map(str, failed[:10])) + (" …" if len(failed) > 10 else "")
             notes.append(f"{len(failed)} checkpoint(s) failed (steps {shown}); gaps are left "
                          "in the curves. <code>trajectory.failures</code> says why.")
-        for run in self.runs:
-            if self.layer.value in run.phase_errors:
-                notes.append(f"no phases shaded for {escape(run.name)}: "
-                             f"{escape(run.phase_errors[self.layer.value])}")
+        layer = self.layer.value
+        notes += [f"no phases shaded for {escape(r.name)}: {escape(r.phase_errors[layer])}"
+                  for r in self.runs if layer in r.phase_errors]
         self.message.value = "<br>".join(notes)
 
     def _show_empty(self, steps: list[int]) -> None:
@@ -257,18 +259,11 @@ class Scrubber(W.VBox):
             return
         self._safely(lambda: self.panels.layer_patch(change["new"]).update(
             self.panels.step_patch(change["new"], self.slider.value)).apply(self.figure))
-        self._new_notes()
+        self._show_notes()
 
     def _on_measures(self, change: dict) -> None:
         if self.panels is not None and change["new"] and not self._building:
             self._safely(self._new_figure)
-
-    def _new_notes(self) -> None:
-        layer = self.layer.value
-        errors = [f"no phases shaded for {escape(r.name)}: {escape(r.phase_errors[layer])}"
-                  for r in self.runs if layer in r.phase_errors]
-        if errors:
-            self.message.value = "<br>".join(errors)
 
     def _render_step(self, step: int) -> None:
         if self.panels is None or self.figure is None:
