@@ -35,10 +35,7 @@ def run_demo(args: argparse.Namespace) -> int:
     print(f"done in {time.perf_counter() - start:.0f} s; checkpoints and store in "
           f"{result.folder}")
     _report(args.name, result)
-    from .widgets import export_html
-
-    runs = result.trajectories if len(result.trajectories) > 1 else result.trajectory
-    out = export_html(runs, Path(args.html))
+    out = result.export_html(Path(args.html))
     print(f"\nwrote {out} ({out.stat().st_size / 1e6:.1f} MB): open it in a browser and drag the "
           "step slider (no kernel, no network needed).")
     print("The notebooks explain each demo beside the live widget: `make lab` opens them in "
@@ -48,13 +45,7 @@ def run_demo(args: argparse.Namespace) -> int:
 
 def _report(name: str, result) -> None:
     if name == "three-phases":
-        table = result.facts["phases"]
-        print("\nphases of the last block (RankMe = effective rank, α = eigenspectrum decay):")
-        print(table.to_string(index=False) if len(table) else "  none found")
-        traj = result.trajectory
-        rank = traj.curve("effective_rank", "blocks.1")
-        print(f"\nRankMe: {rank.iloc[0]:.1f} at step 0, {rank.min():.1f} at step "
-              f"{rank.idxmin()} (collapse), {rank.iloc[-1]:.1f} at step {rank.index[-1]}")
+        _report_phases(result)
     elif name == "grokking":
         f = result.facts
         print(f"train accuracy >= 99 % at step {f['memorised_step']}; test accuracy >= 90 % at "
@@ -65,3 +56,25 @@ def _report(name: str, result) -> None:
         if "weights_moved" in result.facts:
             print("weights moved (relative Frobenius distance from the start):",
                   result.facts["weights_moved"])
+
+
+def _report_phases(result) -> None:
+    from .demos.three_phases import LAYER
+
+    table = result.facts["phases"]
+    print(f"\nphases of {LAYER} (RankMe = effective rank, α = eigenspectrum decay; changes "
+          "from each phase's first to its last checkpoint):")
+    print(table.to_string(index=False) if len(table) else "  none found")
+    rank = result.trajectory.curve("effective_rank", LAYER)
+    history = result.history.set_index("step")
+    trough = int(rank.idxmin())
+    peak = int(rank[rank.index > trough].idxmax()) if (rank.index > trough).any() else trough
+    last = int(rank.index[-1])
+    print(f"\nRankMe {rank.iloc[0]:.1f} at step 0 → {rank[trough]:.1f} at step {trough} "
+          f"(collapse) → {rank[peak]:.1f} at step {peak} → {rank[last]:.1f} at step {last}")
+    print("what the model knows (held-out, nats): loss / KL(unigram ‖ model) / "
+          "KL(true law ‖ model)")
+    for step in dict.fromkeys((0, trough, peak, last)):
+        row = history.loc[step]
+        print(f"  step {step:>5}: {row.heldout_loss:.2f} / {row.kl_unigram:.2f} / "
+              f"{row.kl_true:.2f}")

@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 #: The layout this repscope writes. Older layouts are migrated on open; newer ones are refused.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -56,6 +56,13 @@ CREATE TABLE IF NOT EXISTS results (
     PRIMARY KEY (run, step, checkpoint, layer, probe, params)
 );
 CREATE INDEX IF NOT EXISTS results_by_run_step ON results (run, step);
+CREATE TABLE IF NOT EXISTS scalars (
+    run   TEXT NOT NULL,
+    step  INTEGER NOT NULL,
+    name  TEXT NOT NULL,
+    value REAL,
+    PRIMARY KEY (run, step, name)
+);
 """
 
 #: What each older layout needs to become the current one (run in one transaction on open).
@@ -63,6 +70,8 @@ _MIGRATIONS = {
     # 1 → 2: the probe points' principal coordinates, for the widgets' 2-D view.
     1: ["ALTER TABLE results ADD COLUMN points BLOB",
         "ALTER TABLE results ADD COLUMN points_dim INTEGER"],
+    # 2 → 3: training scalars (loss, learning rate, …) per run and step; created by _SCHEMA.
+    2: [],
 }
 
 
@@ -202,7 +211,21 @@ class Store:
                 rows,
             )
 
+    def put_scalars(self, run: str, step: int, values: dict[str, float]) -> None:
+        """Store training scalars of ``run`` at ``step`` (``{"loss": 2.3, "lr": 1e-3}``), in one
+        transaction, replacing values of the same name and step."""
+        rows = [(run, int(step), str(name), float(value)) for name, value in values.items()]
+        with self._transaction():
+            self._conn.executemany("INSERT OR REPLACE INTO scalars VALUES (?,?,?,?)", rows)
+
     # -- reading -------------------------------------------------------------------------------
+    def scalars(self, run: str) -> list[tuple[int, str, float]]:
+        """The training scalars of ``run``: ``(step, name, value)`` by step and name (NaN for a
+        value stored as NaN)."""
+        rows = self._query("SELECT step, name, value FROM scalars WHERE run=? ORDER BY step, name",
+                           (run,))
+        return [(int(s), n, math.nan if v is None else float(v)) for s, n, v in rows]
+
     def get(self, *, run: str, step: int, checkpoint: str, layer: str, probe: str,
             params: str) -> Record | None:
         """The record with this key, or ``None``."""

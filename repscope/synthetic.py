@@ -208,3 +208,58 @@ def log_spaced_steps(n: int, last: float) -> list[int]:
         m += max(1, n // 10)
     pick = np.round(np.linspace(0, len(candidates) - 1, n)).astype(int)
     return [int(c) for c in candidates[pick]]
+
+
+def replay(trajectory, *, delay: float = 0.5, store=None):
+    """Copy a trajectory's results into a new one, one checkpoint at a time, in the background.
+
+    A stand-in for a run that is still training, with no training: the new trajectory's
+    :attr:`~repscope.trajectory.Trajectory.filling` is the replay's Future, so a
+    :class:`~repscope.widgets.Scrubber` of it watches the steps (and the phases) arrive. For
+    teaching, tests and demos of live watching.
+
+    Parameters
+    ----------
+    trajectory : Trajectory
+        The finished run to replay.
+    delay : float, default 0.5
+        Seconds between checkpoints.
+    store : Store, str or Path, optional
+        Where the replay writes (default: a new in-memory store).
+
+    Returns
+    -------
+    Trajectory
+        Empty at first; filled step by step.
+
+    Examples
+    --------
+    >>> live = replay(synthetic_trajectory(n_steps=4, n_points=30), delay=0.01)
+    >>> live.filling.result() and None
+    >>> live.steps
+    [0, 1, 3, 10]
+    """
+    import concurrent.futures as cf
+    import time
+
+    from .trajectory import Trajectory
+
+    records = trajectory.records()
+    target = Trajectory(None, trajectory.probe, store=store, run=trajectory.run,
+                        **vars(trajectory.config))
+    target.expected = len(trajectory.steps)
+    scalars = trajectory.store.scalars(trajectory.run)
+
+    def copy() -> int:
+        for step in trajectory.steps:
+            time.sleep(delay)
+            target.store.put(*(r for r in records if r.step == step))
+            for s, name, value in scalars:
+                if s == step:
+                    target.store.put_scalars(target.run, s, {name: value})
+        return len(trajectory.steps)
+
+    pool = cf.ThreadPoolExecutor(max_workers=1, thread_name_prefix="repscope-replay")
+    target.filling = pool.submit(copy)
+    pool.shutdown(wait=False)
+    return target

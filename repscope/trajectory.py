@@ -76,6 +76,9 @@ class Trajectory:
         self.filling: cf.Future | None = None
         #: Filled by a :class:`~repscope.sources.live.LiveRun` while it trains.
         self.live = False
+        #: How many checkpoints the run will have, when the source does not know yet (a run
+        #: still training); the widgets show progress against it.
+        self.expected: int | None = None
 
     # -- filling -------------------------------------------------------------------------------
     def pending(self) -> list[tuple[Checkpoint, str]]:
@@ -178,6 +181,11 @@ class Trajectory:
         rows = [(r.step, r.layer, r.error) for r in self.records()
                 if r.status == "ok" and r.error]
         return pd.DataFrame(rows, columns=["step", "layer", "note"])
+
+    @property
+    def scalars(self) -> pd.DataFrame:
+        """The run's training scalars (loss, learning rate, …): tidy ``(step, name, value)``."""
+        return pd.DataFrame(self.store.scalars(self.run), columns=["step", "name", "value"])
 
     @property
     def steps(self) -> list[int]:

@@ -3,7 +3,14 @@
 import numpy as np
 import pytest
 
-from repscope.phases import COMPRESSION, ENTROPY, WARMUP, detect_phases
+from repscope.phases import (
+    COLLAPSE,
+    COMPRESSION,
+    ENTROPY,
+    EXPANSION,
+    WARMUP,
+    detect_phases,
+)
 
 STEPS = np.unique(np.r_[0, np.geomspace(1, 4000, 48).astype(int)])
 
@@ -48,6 +55,51 @@ def test_a_slow_drift_without_the_alpha_signature_is_not_a_phase():
     rank = 10 + 0.5 * x  # RankMe rises, but α rises too: not entropy-seeking
     alpha = 0.5 + 0.05 * x
     assert all(p.name != ENTROPY for p in detect_phases(STEPS, rank, alpha))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_warmup_collapse_runs_through_its_trough_and_bands_meet(seed):
+    rank, alpha = three_phase_curves(STEPS, (50, 256), noise=0.01, seed=seed)
+    phases = detect_phases(STEPS, rank, alpha)
+    trough = int(STEPS[np.argmin(rank[: nearest_index(256)])])
+    assert phases[0].end_step == trough == phases[1].start_step
+    peak = int(STEPS[np.argmax(rank[nearest_index(50):]) + nearest_index(50)])
+    assert phases[1].end_step == peak == phases[2].start_step
+    for phase in phases:  # the evidence is the change between the phase's own end points
+        i, j = (int(np.searchsorted(STEPS, s)) for s in (phase.start_step, phase.end_step))
+        assert phase.evidence["rankme_change"] == pytest.approx(rank[j] / rank[i] - 1)
+        assert phase.evidence["alpha_change"] == pytest.approx(alpha[j] - alpha[i])
+    assert phases[0].evidence["rankme_change"] < -0.4  # 14 → 7.5, measured through the trough
+
+
+def test_alpha_must_move_beyond_its_noise():
+    x = np.log1p(STEPS)
+    rng = np.random.default_rng(0)
+    rank = np.interp(x, [0, 4, 8.3], [14, 7, 7]) * np.exp(0.01 * rng.normal(size=len(x)))
+    flat = 0.8 + 0.05 * rng.normal(size=len(x))  # α: noise only
+    assert detect_phases(STEPS, rank, flat) == []
+    rising = flat + np.interp(x, [0, 4, 8.3], [0, 1, 1])  # the same noise and a real rise
+    assert [p.name for p in detect_phases(STEPS, rank, rising)] == [WARMUP]
+    # the α z-score the detector reports is what decides
+    assert detect_phases(STEPS, rank, rising, z_alpha=1e6) == []
+
+
+def test_runs_not_from_initialisation_are_named_by_what_they_show():
+    rank, alpha = three_phase_curves(STEPS, (50, 256), noise=0.01, seed=0)
+    late = STEPS >= 10  # a fine-tuning run: no step 0
+    names = [p.name for p in detect_phases(STEPS[late], rank[late], alpha[late])]
+    assert names == [COLLAPSE, EXPANSION, COLLAPSE]
+    forced = detect_phases(STEPS, rank, alpha, from_init=False)
+    assert [p.kind for p in forced] == ["collapse", "expansion", "collapse"]
+    assert [p.name for p in forced] == [COLLAPSE, EXPANSION, COLLAPSE]
+
+
+def test_a_run_whose_first_phase_is_an_expansion_gets_descriptive_names():
+    x = np.log1p(STEPS)
+    rank = np.interp(x, [0, 4, 8.3], [7, 14, 11])
+    alpha = np.interp(x, [0, 4, 8.3], [1.2, 0.5, 0.8])
+    names = [p.name for p in detect_phases(STEPS, rank, alpha)]
+    assert names == [EXPANSION, COLLAPSE]
 
 
 def test_failed_checkpoints_are_skipped():

@@ -161,6 +161,20 @@ def test_a_version_1_store_is_migrated_in_place(tmp_path):
         np.testing.assert_array_equal(old.spectrum, [0.75, 0.25])
         store.put(record(2, points=np.ones((3, 2))))
         assert store.get(step=2, checkpoint="sha:2", layer="h.0", **KEY).points.shape == (3, 2)
+        store.put_scalars("r", 2, {"loss": 1.0})  # and it takes training scalars
+        assert store.scalars("r") == [(2, "loss", 1.0)]
     conn = sqlite3.connect(path)
     assert conn.execute("SELECT value FROM meta").fetchone() == (str(SCHEMA_VERSION),)
     conn.close()
+
+
+def test_training_scalars_round_trip_by_run_and_step(tmp_path):
+    with Store(tmp_path / "s.sqlite") as store:
+        store.put_scalars("a", 10, {"loss": 2.5, "lr": 1e-3})
+        store.put_scalars("a", 0, {"loss": float("nan")})
+        store.put_scalars("b", 0, {"loss": 9.0})
+        store.put_scalars("a", 10, {"loss": 2.25})  # a value logged again replaces the old one
+    with Store(tmp_path / "s.sqlite") as store:
+        got = store.scalars("a")
+    assert [(s, n) for s, n, _ in got] == [(0, "loss"), (10, "loss"), (10, "lr")]
+    assert math.isnan(got[0][2]) and got[1][2] == 2.25 and got[2][2] == 1e-3

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,6 +55,11 @@ class DemoRun:
         The training log: ``run``, ``step`` and the demo's own columns (loss, accuracies).
     folder : Path
         Where the checkpoints were saved (one sub-folder per run) and the store lives.
+    facts : dict
+        What the demo found (its phase table, the steps where accuracy jumped, …).
+    shown : list of str, optional
+        The curves the scrubber shows first (measures and training scalars), when they differ
+        from the widgets' default.
     """
 
     name: str
@@ -60,6 +67,26 @@ class DemoRun:
     history: pd.DataFrame
     folder: Path
     facts: dict[str, Any] = field(default_factory=dict)
+    shown: list[str] | None = None
+    _future: cf.Future | None = field(default=None, repr=False)
+
+    def start(self, work: Callable[[], Any], trajectory: Any) -> None:
+        """Run ``work`` in a background thread; ``trajectory.filling`` is its Future, so that a
+        scrubber watches the store until it is done."""
+        pool = cf.ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"repscope-{self.name}")
+        self._future = trajectory.filling = pool.submit(work)
+        pool.shutdown(wait=False)
+
+    @property
+    def running(self) -> bool:
+        """Whether a live demo is still training or scanning."""
+        return self._future is not None and not self._future.done()
+
+    def wait(self, timeout: float | None = None) -> DemoRun:
+        """Block until a live demo has finished (re-raising its error, if any); ``self``."""
+        if self._future is not None:
+            self._future.result(timeout)
+        return self
 
     @property
     def trajectory(self) -> Any:
@@ -71,4 +98,15 @@ class DemoRun:
         from ..widgets import Scrubber
 
         runs = self.trajectories if len(self.trajectories) > 1 else self.trajectory
+        if self.shown is not None:
+            options.setdefault("measures", self.shown)
         return Scrubber(runs, **options)
+
+    def export_html(self, path: str | Path, **options: Any) -> Path:
+        """:func:`~repscope.widgets.export_html` of the demo's runs, with the demo's curves."""
+        from ..widgets import export_html
+
+        runs = self.trajectories if len(self.trajectories) > 1 else self.trajectory
+        if self.shown is not None:
+            options.setdefault("measures", self.shown)
+        return export_html(runs, path, **options)

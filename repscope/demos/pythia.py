@@ -29,7 +29,8 @@ from ..probe import Probe
 from ..sources.folder import CheckpointFolder
 from ..sources.hub import PYTHIA_STEPS, HubRevisions
 from ._run import demo_folder, demo_size
-from .three_phases import ZipfBigramLanguage, _learning_rate
+from .three_phases import learning_rate
+from .zipf_bigram import ZipfBigramLanguage
 
 DEFAULT_MODEL = "EleutherAI/pythia-70m"
 #: The default steps: every Pythia log step (0, 1, 2, 4, …, 512), then doubling thousands.
@@ -264,7 +265,8 @@ def _train(lang: ZipfBigramLanguage, steps: list[int], batch: int, ckpts: Path,
                 if step == total:
                     break
                 for group in opt.param_groups:
-                    group["lr"] = _learning_rate(step, total, warmup=min(100, max(1, total // 5)))
+                    group["lr"] = learning_rate(step, total, warmup=min(100, max(1, total // 5)),
+                                                  floor=0.0)
                 x = data[step * batch:(step + 1) * batch]
                 logits = model(input_ids=x[:, :-1]).logits
                 loss = F.cross_entropy(logits.reshape(-1, OFFLINE_VOCAB), x[:, 1:].reshape(-1))

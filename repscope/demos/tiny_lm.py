@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
@@ -29,18 +30,21 @@ class Block(nn.Module):
 
 
 class TinyLM(nn.Module):
-    """Token and position embeddings, ``n_layers`` blocks, a final LayerNorm, an untied head.
+    """A pre-LN GPT: token and learned position embeddings, ``n_layers`` blocks, a final
+    LayerNorm (``ln_f``), an untied unembedding without bias.
 
-    Initialised as GPT-2 is (weights N(0, 0.02), biases 0). The modules ``blocks.0``,
-    ``blocks.1``, … are the residual stream after each block: what the demo probes.
+    Initialised as GPT-2 is: weights N(0, 0.02), biases 0, and the two projections that write
+    into the residual stream in each block (``proj``, ``fc2``) N(0, 0.02/√(2·n_layers)). The
+    modules ``blocks.0``, ``blocks.1``, … are the residual stream after each block; ``ln_f`` is
+    what the unembedding reads.
 
     Parameters
     ----------
     vocab : int
     dim : int, default 16
     n_layers : int, default 2
-    heads : int, default 2
-    context : int, default 33
+    heads : int, default 4
+    context : int, default 64
 
     Examples
     --------
@@ -48,8 +52,8 @@ class TinyLM(nn.Module):
     torch.Size([2, 5, 100])
     """
 
-    def __init__(self, vocab: int, dim: int = 16, n_layers: int = 2, heads: int = 2,
-                 context: int = 33):
+    def __init__(self, vocab: int, dim: int = 16, n_layers: int = 2, heads: int = 4,
+                 context: int = 64):
         super().__init__()
         self.tok, self.pos = nn.Embedding(vocab, dim), nn.Embedding(context, dim)
         self.blocks = nn.ModuleList(Block(dim, heads) for _ in range(n_layers))
@@ -60,6 +64,9 @@ class TinyLM(nn.Module):
                 nn.init.normal_(module.weight, std=0.02)
             if isinstance(module, nn.Linear) and module.bias is not None:
                 nn.init.zeros_(module.bias)
+        for block in self.blocks:
+            for out in (block.proj, block.fc2):
+                nn.init.normal_(out.weight, std=0.02 / math.sqrt(2 * n_layers))
 
     def forward(self, input_ids: torch.Tensor, attention_mask: Any = None) -> torch.Tensor:
         """Logits ``(batch, time, vocab)``. Attention is causal, so right padding (the mask) never

@@ -36,8 +36,21 @@ MEASURE_NAMES = {
     "cka_first": "CKA to first checkpoint",
     "nuclear_norm": "nuclear norm",
 }
-#: Measures shown when the user picks none: those of the three phases, and DSE when stored.
-DEFAULT_MEASURES = ("effective_rank", "alpha", "dse")
+#: Display names of common training scalars (others are shown by their own name).
+SCALAR_NAMES = {
+    "loss": "training loss",
+    "train_loss": "training loss",
+    "eval_loss": "eval loss",
+    "heldout_loss": "held-out loss",
+    "kl_unigram": "KL(unigram ‖ model)",
+    "kl_true": "KL(true law ‖ model)",
+    "lr": "learning rate",
+    "learning_rate": "learning rate",
+    "grad_norm": "gradient norm",
+}
+#: Curves shown when the user picks none: those of the three phases, DSE, and the loss, when
+#: stored.
+DEFAULT_MEASURES = ("effective_rank", "alpha", "dse", "loss", "train_loss", "eval_loss")
 _HIDDEN = {"alpha_r2", "alpha_fit_first", "alpha_fit_last"}
 
 
@@ -109,6 +122,7 @@ class RunData:
         seen = {m for r in self.ok.values() for m in r.measures}
         self.measures = [m for m in MEASURE_NAMES if m in seen] + sorted(
             seen - set(MEASURE_NAMES) - _HIDDEN)
+        self.scalars = _scalars(trajectory, exclude=set(self.measures))
         probe = trajectory.probe
         self.labels = None if probe.labels is None else np.asarray(probe.labels)
         self.texts = getattr(probe, "texts", None)
@@ -117,6 +131,18 @@ class RunData:
         self._points: dict[str, list[np.ndarray | None]] = {}
         self._phases: dict[str, list[Phase]] = {}
         self.phase_errors: dict[str, str] = {}
+
+    @property
+    def curves(self) -> list[str]:
+        """Everything that can be drawn over steps: the measures, then the training scalars."""
+        return self.measures + list(self.scalars)
+
+    def series(self, layer: str, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """``(steps, values)`` of a measure of ``layer`` (at the run's checkpoints) or of a
+        training scalar (at the steps it was logged)."""
+        if name in self.scalars:
+            return self.scalars[name]
+        return self.steps, self.curve(layer, name)
 
     # -- per layer ------------------------------------------------------------------------------
     def curve(self, layer: str, measure: str) -> np.ndarray:
@@ -189,11 +215,45 @@ class RunData:
         return _version(self.trajectory) != self.version
 
 
+def curve_names(runs: list[RunData]) -> list[str]:
+    """What the runs can draw over steps, in picker order: measures, then training scalars."""
+    measures = {m for run in runs for m in run.measures}
+    scalars = {m for run in runs for m in run.scalars} - measures
+    order = [m for m in MEASURE_NAMES if m in measures] + sorted(measures - set(MEASURE_NAMES))
+    return order + [m for m in SCALAR_NAMES if m in scalars] + sorted(
+        scalars - set(SCALAR_NAMES))
+
+
+def default_curves(available: list[str]) -> list[str]:
+    """The curves shown when none are asked for (:data:`DEFAULT_MEASURES` that are there, else
+    the first two)."""
+    return [m for m in DEFAULT_MEASURES if m in available] or available[:2]
+
+
+def display_name(name: str) -> str:
+    """How a measure or training scalar is named on axes and in pickers (escaped)."""
+    return MEASURE_NAMES.get(name) or SCALAR_NAMES.get(name) or escape(name)
+
+
+def _scalars(trajectory: Any, exclude: set[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """The run's training scalars by name: ``(steps, values)``, finite values only."""
+    table: dict[str, list[tuple[int, float]]] = {}
+    for step, name, value in trajectory.store.scalars(trajectory.run):
+        if name not in exclude and np.isfinite(value):
+            table.setdefault(name, []).append((step, value))
+    known = [n for n in SCALAR_NAMES if n in table]
+    return {name: (np.array([s for s, _ in table[name]], dtype=np.int64),
+                   np.array([v for _, v in table[name]], dtype=float))
+            for name in known + sorted(set(table) - set(known))}
+
+
 def _version(trajectory: Any) -> tuple:
     rows = trajectory.store._query(
         "SELECT COUNT(*), MAX(created) FROM results WHERE run=? AND probe=? AND params=?",
         (trajectory.run, *trajectory._key().values()))
-    return tuple(rows[0])
+    scalars = trajectory.store._query("SELECT COUNT(*) FROM scalars WHERE run=?",
+                                      (trajectory.run,))
+    return (*rows[0], scalars[0][0])
 
 
 def _intercept(values: np.ndarray, alpha: float, fit: tuple[int, int] | None) -> float:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import copy
+import itertools
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from .._validation import check_option, fail
-from .data import DEFAULT_MEASURES, RunData
+from .data import RunData, curve_names, default_curves
 from .panels import MAX_POINTS, Panels
 from .scrubber import as_runs
 
@@ -67,13 +69,14 @@ def export_html(trajectory: Any, path: str | Path, *, layer: str | None = None,
         layer = layers[-1]
     elif layer not in layers:
         fail("layer", func, f"one of the measured layers {sorted(set(layers))}", repr(layer))
-    available = {m for run in runs for m in run.measures}
+    available = curve_names(runs)
     if measures is None:
-        measures = [m for m in DEFAULT_MEASURES if m in available] or sorted(available)[:2]
+        measures = default_curves(available)
     else:
         unknown = [m for m in measures if m not in available]
         if unknown:
-            fail("measures", func, f"stored measures, from {sorted(available)}", repr(unknown))
+            fail("measures", func, f"stored measures or training scalars, from {available}",
+                 repr(unknown))
     panels = Panels(runs, list(measures), max_points=max_points)
     fig = panels.figure(layer, steps[0])
     base = fig.layout.to_plotly_json()
@@ -112,17 +115,26 @@ def export_html(trajectory: Any, path: str | Path, *, layer: str | None = None,
 
 
 def _frame_layout(base: dict, changes: dict[str, Any]) -> dict:
-    """The frame's layout: the title, and the shapes and annotations lists with the step's
-    values (``Plotly.animate`` replaces whole arrays, so each frame carries them whole)."""
-    shapes = copy.deepcopy(base.get("shapes", []))
-    notes = copy.deepcopy(base.get("annotations", []))
-    layout: dict[str, Any] = {"shapes": shapes, "annotations": notes}
+    """The frame's layout: the base's title, shapes and annotations with every property the step
+    patches set (``Plotly.animate`` replaces whole arrays, so each frame carries them whole)."""
+    layout: dict[str, Any] = {"shapes": copy.deepcopy(base.get("shapes", [])),
+                              "annotations": copy.deepcopy(base.get("annotations", [])),
+                              "title": copy.deepcopy(base.get("title", {}))}
     for key, value in changes.items():
-        if key == "title.text":
-            layout["title"] = {"text": value}
-        elif key.startswith("shapes[0]."):
-            shapes[0][key.split(".", 1)[1]] = value
-        elif key.startswith("annotations["):
-            index = int(key[len("annotations["):key.index("]")])
-            notes[index]["text"] = value
+        if key.split("[", 1)[0].split(".", 1)[0] in layout:
+            _set_path(layout, key, value)
     return layout
+
+
+def _set_path(tree: dict, path: str, value: Any) -> None:
+    """Set a plotly property path (``"shapes[3].x0"``, ``"title.text"``) in a layout dict."""
+    node: Any = tree
+    parts = re.findall(r"[^.\[\]]+|\[\d+\]", path)
+    for part, nxt in itertools.pairwise(parts):
+        key: Any = int(part[1:-1]) if part.startswith("[") else part
+        if isinstance(node, dict):
+            node = node.setdefault(key, [] if nxt.startswith("[") else {})
+        else:
+            node = node[key]
+    last = parts[-1]
+    node[int(last[1:-1]) if last.startswith("[") else last] = value

@@ -18,21 +18,31 @@ import plotly.graph_objects as go
 from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 
-from .data import MEASURE_NAMES, RunData, escape
+from ..phases import COLLAPSE, COMPRESSION, ENTROPY, EXPANSION, WARMUP
+from .data import RunData, display_name, escape
 
 RUN_COLOURS = qualitative.D3
 LABEL_COLOURS = qualitative.T10 + qualitative.Pastel
 #: Colours of the shaded phases, by the names :mod:`repscope.phases` gives them.
 PHASE_COLOURS = {
-    "warmup collapse": "rgba(214, 39, 40, 0.13)",
-    "entropy-seeking": "rgba(44, 160, 44, 0.13)",
-    "compression-seeking": "rgba(31, 119, 180, 0.13)",
+    WARMUP: "rgba(214, 39, 40, 0.13)",
+    ENTROPY: "rgba(44, 160, 44, 0.13)",
+    COMPRESSION: "rgba(31, 119, 180, 0.13)",
+    COLLAPSE: "rgba(214, 39, 40, 0.10)",
+    EXPANSION: "rgba(44, 160, 44, 0.10)",
 }
 MAX_PHASES = 8  # shape slots for phase shading; detect_phases rarely finds more than 4
+#: Layout slots: ``shapes[0]`` is the step cursor, ``shapes[PHASE_SHAPES + k]`` the k-th phase
+#: band; ``annotations[0]`` and ``[1]`` title the spectrum and points panels,
+#: ``annotations[PHASE_NOTES + k]`` names the k-th phase.
+CURSOR, PHASE_SHAPES = 0, 1
+SPECTRUM_TITLE, POINTS_TITLE, PHASE_NOTES = 0, 1, 2
 MAX_LABEL_TRACES = 12  # more distinct labels than this are drawn as one colour-scaled trace
 #: Probe points drawn in the 2-D panel by default: plotly.js redraws SVG points at about 50 µs
 #: each, and every step redraws them all.
 MAX_POINTS = 1000
+#: Heights in pixels of one row of curves and of the spectrum and points row.
+CURVE_ROW, BOTTOM_ROW = 130, 380
 
 
 @dataclass
@@ -99,6 +109,11 @@ class Panels:
         self.fit_traces: dict[int, int] = {}
         self.point_traces: dict[int, list[tuple[int, np.ndarray | None]]] = {}
 
+    @property
+    def height(self) -> int:
+        """The figure's height in pixels: a fixed height per curve row, then the bottom row."""
+        return 150 + int(CURVE_ROW * (self.rows - 1) + BOTTOM_ROW)
+
     def use_runs(self, runs: list[RunData]) -> None:
         """Newer snapshots of the same runs (more steps; same layers, measures and labels)."""
         self.runs = runs
@@ -108,7 +123,7 @@ class Panels:
         """The whole figure at ``layer`` and ``step`` (a ``FigureWidget`` if ``widget``)."""
         n = len(self.measures)
         specs = [[{"colspan": 2}, None] for _ in range(n)] + [[{}, {}]]
-        heights = [0.5 / max(n, 1)] * n + [0.5] if n else [1.0]
+        heights = [CURVE_ROW] * n + [BOTTOM_ROW]
         fig = make_subplots(rows=self.rows, cols=2, specs=specs, row_heights=heights,
                             vertical_spacing=0.08 if n < 4 else 0.06, horizontal_spacing=0.09)
         self._measure_domains(fig)
@@ -117,14 +132,14 @@ class Panels:
             colour = RUN_COLOURS[r % len(RUN_COLOURS)]
             for m, measure in enumerate(self.measures):
                 self.curve_traces[(r, measure)] = len(fig.data)
+                steps, values = run.series(layer, measure) if run.layers else ([], [])
                 fig.add_trace(go.Scatter(
-                    x=step_x(run.steps), y=run.curve(layer, measure) if run.layers else [],
-                    customdata=run.steps, marker={"size": 4},
-                    mode="lines+markers" if len(run.steps) <= 60 else "lines",
+                    x=step_x(steps), y=values, customdata=steps, marker={"size": 4},
+                    mode="lines+markers" if len(steps) <= 60 else "lines",
                     line={"color": colour, "width": 1.6}, name=escape(run.name),
                     legendgroup=f"run{r}", showlegend=multi and m == 0,
                     hovertemplate=f"{escape(run.name)}<br>step %{{customdata}}<br>"
-                                  f"{MEASURE_NAMES.get(measure, escape(measure))} = %{{y:.4g}}"
+                                  f"{display_name(measure)} = %{{y:.4g}}"
                                   "<extra></extra>"), row=m + 1, col=1)
             self.spectrum_traces[r] = len(fig.data)
             fig.add_trace(go.Scatter(x=[], y=[], mode="markers",
@@ -141,12 +156,13 @@ class Panels:
                           row=self.rows, col=1)
             self._add_point_traces(fig, r, run, colour, multi)
         self._lay_out_axes(fig)
-        shapes = [self._cursor(step)] + [_hidden_rect() for _ in range(MAX_PHASES)]
+        y0, y1 = self._curves_span()
+        shapes = [self._cursor(step)] + [_hidden_band(y0, y1) for _ in range(MAX_PHASES)]
         texts = ([_title_note(self._spectrum_x, self._bottom_top)]
                  + [_title_note(self._points_x, self._bottom_top)]
-                 + [_hidden_note() for _ in range(MAX_PHASES)])
+                 + [_hidden_note(y1) for _ in range(MAX_PHASES)])
         fig.update_layout(
-            shapes=shapes, annotations=texts, height=260 + 170 * self.rows,
+            shapes=shapes, annotations=texts, height=self.height,
             margin={"l": 60, "r": 20, "t": 70, "b": 50}, hovermode="closest",
             legend={"orientation": "h", "y": -0.06, "x": 0}, template="plotly_white",
             uirevision="repscope",  # keep the user's zoom across updates
@@ -198,7 +214,7 @@ class Panels:
     def _lay_out_axes(self, fig: go.Figure) -> None:
         cfg = self.runs[0].config if self.runs else None
         for m, measure in enumerate(self.measures):
-            name = MEASURE_NAMES.get(measure, escape(measure))
+            name = display_name(measure)
             if measure in ("dse", "dsmi") and cfg is not None:
                 name += f" (σ={escape(cfg.sigma)}, t={cfg.t:g})"
             elif measure in ("effective_rank", "alpha") and cfg is not None:
@@ -237,26 +253,30 @@ class Panels:
 
     # -- patches --------------------------------------------------------------------------------
     def layer_patch(self, layer: str) -> Patch:
-        """The curves of ``layer`` and its shaded phases (from the first run)."""
+        """The curves of ``layer`` and its shaded phases (from the first run).
+
+        Shapes and annotations are patched property by property (``shapes[3].x0``): plotly.js
+        reads a whole object at ``shapes[3]`` as an *insertion*, so patching whole objects
+        would pile a new band on the page at every refresh.
+        """
         patch = Patch()
         for (r, measure), i in self.curve_traces.items():
-            run = self.runs[r]
-            patch.traces[i] = {"x": step_x(run.steps), "y": run.curve(layer, measure)}
+            steps, values = self.runs[r].series(layer, measure)
+            patch.traces[i] = {"x": step_x(steps), "y": values}
         phases = self.runs[0].phases(layer) if self.runs and self.measures else []
-        y0, y1 = self._curves_span()
         for k in range(MAX_PHASES):
-            on = k < len(phases)
-            p = phases[k] if on else None
-            patch.layout[f"shapes[{k + 1}]"] = {
-                "type": "rect", "xref": "x", "yref": "paper", "y0": y0, "y1": y1,
-                "x0": float(p.start_step + 1) if p else 1.0,
-                "x1": float(p.end_step + 1) if p else 1.0, "line": {"width": 0},
-                "fillcolor": PHASE_COLOURS.get(p.name, "rgba(128,128,128,0.1)") if p else None,
-                "layer": "below", "visible": on}
-            patch.layout[f"annotations[{k + 2}]"] = {
-                "xref": "x", "yref": "paper", "y": y1, "yanchor": "bottom", "showarrow": False,
-                "x": math.log10(math.sqrt((p.start_step + 1) * (p.end_step + 1))) if p else 0,
-                "text": escape(p.name) if p else "", "font": {"size": 11}, "visible": on}
+            p = phases[k] if k < len(phases) else None
+            band, note = f"shapes[{PHASE_SHAPES + k}]", f"annotations[{PHASE_NOTES + k}]"
+            patch.layout.update({
+                f"{band}.x0": float(p.start_step + 1) if p else 1.0,
+                f"{band}.x1": float(p.end_step + 1) if p else 1.0,
+                f"{band}.fillcolor": PHASE_COLOURS.get(p.name, "rgba(128,128,128,0.1)")
+                if p else "rgba(0,0,0,0)",
+                f"{band}.visible": p is not None,
+                f"{note}.x": math.log10(math.sqrt((p.start_step + 1) * (p.end_step + 1)))
+                if p else 0.0,
+                f"{note}.text": escape(p.name) if p else "",
+                f"{note}.visible": p is not None})
         patch.layout.update(self._fixed_ranges(layer))
         return patch
 
@@ -318,11 +338,12 @@ class Panels:
                 notes.append(f"{label} {why}".strip())
         kind = self.runs[0].config.spectrum_kind if self.runs else ""
         patch.layout["title.text"] = f"step {int(step)} · layer {escape(layer)}"
-        patch.layout["shapes[0].x0"] = patch.layout["shapes[0].x1"] = float(step_x([step])[0])
-        patch.layout["annotations[0].text"] = (
+        x = float(step_x([step])[0])
+        patch.layout[f"shapes[{CURSOR}].x0"] = patch.layout[f"shapes[{CURSOR}].x1"] = x
+        patch.layout[f"annotations[{SPECTRUM_TITLE}].text"] = (
             f"<b>eigenspectrum</b> ({kind}) " + "; ".join(fits))
         points_title = "<b>probe points</b>: PCA, aligned step to step"
-        patch.layout["annotations[1].text"] = "<br>".join([points_title, *notes])
+        patch.layout[f"annotations[{POINTS_TITLE}].text"] = "<br>".join([points_title, *notes])
         return patch
 
 
@@ -345,14 +366,16 @@ def _missing(run: RunData, at: int | None, step: int, layer: str, spec: Any, pts
     return ""
 
 
-def _hidden_rect() -> dict[str, Any]:
-    return {"type": "rect", "xref": "x", "yref": "paper", "x0": 1, "x1": 1, "y0": 0, "y1": 1,
-            "visible": False, "line": {"width": 0}}
+def _hidden_band(y0: float, y1: float) -> dict[str, Any]:
+    """A phase band's slot (moved and shown by :meth:`Panels.layer_patch`)."""
+    return {"type": "rect", "xref": "x", "yref": "paper", "x0": 1, "x1": 1, "y0": y0, "y1": y1,
+            "visible": False, "line": {"width": 0}, "layer": "below"}
 
 
-def _hidden_note() -> dict[str, Any]:
-    return {"text": "", "xref": "paper", "yref": "paper", "x": 0, "y": 1, "showarrow": False,
-            "visible": False}
+def _hidden_note(y: float) -> dict[str, Any]:
+    """A phase name's slot, above the curves."""
+    return {"text": "", "xref": "x", "yref": "paper", "x": 0, "y": y, "yanchor": "bottom",
+            "showarrow": False, "visible": False, "font": {"size": 11}}
 
 
 def _title_note(x: float, y: float) -> dict[str, Any]:

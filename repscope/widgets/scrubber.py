@@ -20,7 +20,7 @@ import ipywidgets as W
 
 from .._validation import _describe, fail
 from .coalesce import Coalescer
-from .data import DEFAULT_MEASURES, MEASURE_NAMES, RunData, escape
+from .data import RunData, curve_names, default_curves, display_name, escape
 from .keys import ShortcutGuard
 from .panels import MAX_POINTS, Panels
 
@@ -140,7 +140,7 @@ class Scrubber(W.VBox):
         """A layer or measure that the stored results do not have is an error (unless nothing is
         stored yet: a live run's first results may bring it)."""
         layers = sorted({name for r in self.runs for name in r.layers})
-        stored = sorted({m for r in self.runs for m in r.measures})
+        stored = curve_names(self.runs)
         if layer is not None and layers and layer not in layers:
             fail("layer", "Scrubber", f"one of the measured layers {layers}", repr(layer))
         if measures is not None:
@@ -149,7 +149,8 @@ class Scrubber(W.VBox):
                      error=TypeError)
             unknown = [m for m in measures if m not in stored]
             if stored and unknown:
-                fail("measures", "Scrubber", f"stored measures, from {stored}", repr(unknown))
+                fail("measures", "Scrubber",
+                     f"stored measures or training scalars, from {stored}", repr(unknown))
 
     def __repr__(self) -> str:  # the default repr lists every child widget's state
         return f"<Scrubber of {', '.join(r.name for r in self.runs)}: {len(self.steps)} steps>"
@@ -171,8 +172,7 @@ class Scrubber(W.VBox):
         """(Re)build controls and figure from ``self.runs`` (on creation, and when a live run
         gains its first layers or measures)."""
         steps, layers = self.steps, self.layers
-        available = [m for m in MEASURE_NAMES if any(m in r.measures for r in self.runs)]
-        available += sorted({m for r in self.runs for m in r.measures} - set(available))
+        available = curve_names(self.runs)
         self._update_progress()
         if not steps or not layers:
             self._show_empty(steps)
@@ -190,9 +190,9 @@ class Scrubber(W.VBox):
             self._wanted_layer if self._wanted_layer in layers else layers[-1])
         self.layer.options, self.layer.value = layers, layer
         self.layer.disabled = len(layers) == 1
-        chosen = [m for m in (self.measure.value or self._wanted_measures or DEFAULT_MEASURES)
-                  if m in available] or available[:2]
-        self.measure.options = [(MEASURE_NAMES.get(m, m), m) for m in available]
+        chosen = [m for m in (self.measure.value or self._wanted_measures
+                              or default_curves(available)) if m in available] or available[:2]
+        self.measure.options = [(display_name(m), m) for m in available]
         self.measure.value = tuple(chosen)
 
     def _set_options(self, steps: list[int]) -> None:
@@ -322,11 +322,10 @@ class Scrubber(W.VBox):
         """Read results stored since the last look and redraw. Returns whether any arrived."""
         if not any(run.stale() for run in self.runs):
             return False
-        old_layers = self.layers
-        old_measures = {m for r in self.runs for m in r.measures}
+        old_layers, old_curves = self.layers, curve_names(self.runs)
         self.runs = [RunData(t, n) for t, n in self._pairs]
         if (self.panels is None or self.layers != old_layers
-                or {m for r in self.runs for m in r.measures} != old_measures):
+                or curve_names(self.runs) != old_curves):
             self._safely(self._build)
             return True
         self._safely(self._extend)
@@ -346,8 +345,8 @@ class Scrubber(W.VBox):
 
     def _update_progress(self) -> None:
         done = len(self.steps)
-        totals = [len(t.source) for t, _ in self._pairs
-                  if t.source is not None and hasattr(t.source, "__len__")]
+        totals = [t.expected or len(t.source) for t, _ in self._pairs
+                  if t.expected or (t.source is not None and hasattr(t.source, "__len__"))]
         if totals and len(totals) == len(self._pairs):
             total = sum(totals)
             self.progress.max, self.progress.value = max(total, 1), min(done, total)

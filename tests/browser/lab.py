@@ -509,7 +509,10 @@ def run_all_cells(page: Any, *, timeout: float = 90.0) -> None:
     item.click()
     # Every cell then shows an execution count; wait for that and for the kernel to go idle.
     deadline = time.monotonic() + timeout
-    prompts = page.locator(".jp-Notebook .jp-CodeCell .jp-InputPrompt")
+    # Only the notebook shown: JupyterLab restores notebooks opened earlier in hidden tabs,
+    # whose prompts stay "[ ]".
+    prompts = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-CodeCell "
+                           ".jp-InputPrompt")
     while time.monotonic() < deadline:
         texts = prompts.all_inner_texts()
         if texts and all(re.search(r"\[\d+\]", text) for text in texts):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -196,3 +197,47 @@ def test_exported_html_scrubs_offline(tmp_path, browser):
             assert not blocked, f"the page asked the network for {blocked}"
     finally:
         context.close()
+
+
+LIVE_STEPS = 16
+LIVE_CELL = (
+    "from repscope.synthetic import replay, synthetic_trajectory\n"
+    "from repscope.widgets import Scrubber\n"
+    f"done = synthetic_trajectory(n_steps={LIVE_STEPS}, layers=('h.0',), n_points=60)\n"
+    "live = replay(done, delay=0.5)\n"
+    "s = Scrubber(live, poll=0.2)\n"
+    "s"
+)
+# Phase bands are the shapes drawn below the traces; their names are annotations.
+_BANDS_JS = """() => {
+    const plot = document.querySelector('.js-plotly-plot');
+    const bands = plot.querySelectorAll('.layer-below .shapelayer path');
+    const notes = [...plot.querySelectorAll('g.annotation')].map(g => g.textContent.trim());
+    return [bands.length, notes];
+}"""
+
+
+def test_live_scrubber_replaces_its_phase_bands(server, page, tmp_path):
+    """A live Scrubber redraws the detected phases at each refresh while new steps arrive; when
+    the run is done, the page shows one band and one name per phase of the final table (a
+    refresh used to insert new bands over the old ones)."""
+    from repscope.synthetic import synthetic_trajectory
+
+    done = synthetic_trajectory(n_steps=LIVE_STEPS, layers=("h.0",), n_points=60)
+    phases = done.phase_table().phase.tolist()
+    assert len(phases) == 3, phases
+    name = server.write_notebook("scrubber_live", [LIVE_CELL])
+    with failure_report(page, tmp_path, "scrubber-live", server):
+        lab.open_notebook(page, server, name, "lab")
+        lab.run_all_cells(page, timeout=180)
+        assert not lab.cell_errors(page), lab.cell_errors(page)
+        lab.wait_for_plot_title(page, title(done.steps[-1], "h.0"), timeout=60)
+        deadline = time.monotonic() + 20
+        while True:  # the last refresh lands just after the last step
+            bands, notes = page.evaluate(_BANDS_JS)
+            shown = [n for n in notes if n in phases]
+            if (bands == len(phases) and shown == phases) or time.monotonic() > deadline:
+                break
+            time.sleep(0.3)
+        assert bands == len(phases), (bands, notes)
+        assert shown == phases, notes

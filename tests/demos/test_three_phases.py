@@ -1,13 +1,25 @@
-"""Demo 1 at the small size: the tiny LM collapses during warmup, then seeks entropy.
+"""Demo 1: the recipe as the issue states it, the language's known law, and the phases.
 
-The third phase (compression-seeking) is small and seed-dependent at this scale (see the
-module's docstring), so it is not asserted here.
+The small size shows warmup collapse then entropy-seeking; the full recipe (a slow test that
+runs ``repscope demo three-phases`` exactly as ``make demo`` does) shows all three phases.
 """
+
+from __future__ import annotations
+
+import math
+import re
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from repscope.demos import three_phases
+from repscope.demos.zipf_bigram import ZipfBigramLanguage
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -15,46 +27,164 @@ def demo(tmp_path_factory):
     return three_phases.run("small", seed=0, folder=tmp_path_factory.mktemp("lm"))
 
 
-def test_phase_detection_finds_warmup_collapse_then_entropy_seeking(demo):
+@pytest.fixture(scope="module")
+def lang():
+    return three_phases.language()
+
+
+# -- the recipe ---------------------------------------------------------------------------------
+def test_the_model_has_the_recipes_parameter_count_and_initialisation():
+    torch.manual_seed(0)
+    net = three_phases.model()
+    assert sum(p.numel() for p in net.parameters()) == 73_152  # the figure in the recipe
+    assert len(net.blocks) == 2 and net.blocks[0].heads == 4 and net.tok.embedding_dim == 16
+    assert net.pos.num_embeddings == 64 and net.head.bias is None
+    residual = torch.cat([b.proj.weight.ravel() for b in net.blocks]
+                         + [b.fc2.weight.ravel() for b in net.blocks])
+    assert residual.std().item() == pytest.approx(0.02 / math.sqrt(4), rel=0.05)
+    assert net.blocks[0].qkv.weight.std().item() == pytest.approx(0.02, rel=0.05)
+    assert all(float(b.qkv.bias.abs().max()) == 0 for b in net.blocks)
+
+
+def test_checkpoints_are_step_0_then_half_powers_of_two():
+    expected = [0, 1, 2, 3, 4, 6, 8, 11, 16, 23, 32, 45, 64, 91, 128, 181, 256, 362, 512,
+                724, 1024, 1448, 2048, 2896, 4000]  # round(2^(k/2)) ≤ 4000, then 4000
+    assert three_phases.checkpoint_steps(4000) == expected
+
+
+def test_learning_rate_warms_up_linearly_then_decays_by_cosine_to_a_tenth():
+    lr = three_phases.learning_rate
+    assert lr(49, 4000) == pytest.approx(3e-3 * 50 / 100)
+    assert lr(100, 4000) == pytest.approx(3e-3)
+    middle = 100 + (4000 - 100) // 2
+    assert lr(middle, 4000) == pytest.approx(3e-3 * 0.55, rel=1e-3)  # half-way down
+    assert lr(4000, 4000) == pytest.approx(3e-4)
+
+
+def test_the_probe_reads_ln_f_at_one_position_in_16_to_63(lang):
+    probe = three_phases.probe(lang, 64)
+    mask = probe.inputs["attention_mask"]
+    positions = mask.sum(1) - 1
+    assert probe.layers == ["ln_f"] and positions.min() >= 16 and positions.max() <= 63
+    assert bool((mask[:, :1] == 1).all())  # a prefix of each sequence
+    torch.manual_seed(0)
+    net = three_phases.model().eval()
+    captured = probe.capture(net)["ln_f"]
+    with torch.no_grad():  # the final LayerNorm at that position, computed by hand
+        x = net.tok(probe.inputs["input_ids"]) + net.pos(torch.arange(64))
+        for block in net.blocks:
+            x = block(x)
+        expected = net.ln_f(x)[torch.arange(64), positions]
+    torch.testing.assert_close(captured, expected, rtol=1e-5, atol=1e-6)
+    assert torch.equal(three_phases.probe(lang, 64).inputs["input_ids"],
+                       probe.inputs["input_ids"])  # the same held-out set every time
+
+
+# -- the language -------------------------------------------------------------------------------
+def test_the_language_has_the_entropies_of_the_recipe(lang):
+    h = lang.entropies()
+    assert h["zipf"] == pytest.approx(5.07, abs=0.01)  # the recipe: H(unigram) ≈ 5.07 nats
+    assert h["next"] == pytest.approx(2.60, abs=0.01)  # the recipe: H(next | cur) ≈ 2.60 nats
+    assert h["next"] < h["unigram"] < h["zipf"]
+
+
+def test_the_unigram_is_the_texts_word_frequencies(lang):
+    np.testing.assert_allclose(lang.unigram @ lang.transition_matrix(), lang.unigram, atol=1e-12)
+    text = lang.sample(4000, 64, np.random.default_rng(1))[:, 32:]  # long past the first word
+    counts = np.bincount(text.ravel(), minlength=lang.vocab) / text.size
+    top = np.argsort(lang.unigram)[::-1][:10]
+    np.testing.assert_allclose(counts[top], lang.unigram[top], rtol=0.05)
+
+
+def test_samples_follow_the_stated_law():
+    lang = ZipfBigramLanguage(256, successors=8, seed=3)
+    text = lang.sample(20_000, 12, np.random.default_rng(0))
+    first = np.bincount(text[:, 0], minlength=256) / len(text)
+    top = np.argsort(lang.zipf)[::-1][:5]
+    np.testing.assert_allclose(first[top], lang.zipf[top], rtol=0.1)  # first word: Zipf
+    ranked = np.sort(lang.zipf)[::-1]
+    assert ranked[0] / ranked[9] == pytest.approx(10 ** 1.1)  # Zipf(1.1) by rank
+    assert not np.all(np.diff(lang.zipf) <= 0)  # ids are shuffled, not by rank
+    cur, nxt = text[:, :-1].ravel(), text[:, 1:].ravel()
+    in_list = (lang.successor_ids[cur] == nxt[:, None]).any(1)
+    mass = np.array([lang.zipf[row].sum() for row in lang.successor_ids])
+    assert in_list.mean() == pytest.approx(0.8 + 0.2 * mass[cur].mean(), abs=0.01)
+    for row in lang.successor_ids[:20]:
+        assert len(set(row)) == 8  # drawn without replacement
+
+
+def test_divergences_are_zero_for_the_true_laws_and_the_loss_their_entropy(lang):
+    ids = torch.from_numpy(lang.sample(200, 33, np.random.default_rng(5)))
+    unigram = torch.log(torch.from_numpy(lang.unigram)).expand(200, 32, -1)
+    at_unigram = lang.divergences(unigram, ids)
+    assert at_unigram["kl_unigram"] == pytest.approx(0, abs=1e-9)
+    true = torch.log(torch.from_numpy(lang.transition_matrix()))[ids[:, :-1]]
+    at_truth = lang.divergences(true, ids)
+    assert at_truth["kl_true"] == pytest.approx(0, abs=1e-9)
+    h = lang.entropies()
+    assert at_unigram["loss"] == pytest.approx(h["unigram"], abs=0.1)
+    assert at_truth["loss"] == pytest.approx(h["next"], abs=0.1)
+    # KL(true ‖ unigram model), computed naively from the matrix
+    p = lang.transition_matrix()[ids[:, :-1].ravel().numpy()]
+    naive = np.mean(np.sum(p * (np.log(p) - np.log(lang.unigram)), axis=1))
+    assert at_unigram["kl_true"] == pytest.approx(naive, rel=1e-9)
+
+
+# -- the small demo -----------------------------------------------------------------------------
+def test_small_demo_finds_warmup_collapse_then_entropy_seeking(demo):
     table = demo.facts["phases"]
-    names = table.phase.tolist()
-    assert names[:2] == ["warmup collapse", "entropy-seeking"], table
+    assert table.phase.tolist()[:2] == ["warmup collapse", "entropy-seeking"], table
     collapse, rise = table.iloc[0], table.iloc[1]
-    assert collapse.rankme_change < -0.2 and collapse.alpha_change > 0.2
-    assert rise.rankme_change > 0.5 and rise.alpha_change < -0.3
-    assert collapse.end_step < rise.start_step
-
-
-def test_rankme_collapses_early_and_recovers(demo):
+    assert collapse.rankme_change < -0.3 and collapse.alpha_change > 0.3
+    assert rise.rankme_change > 0.3 and rise.alpha_change < -0.3
+    assert collapse.end_step == rise.start_step  # the bands meet …
     rank = demo.trajectory.curve("effective_rank", three_phases.LAYER)
-    low = rank.idxmin()
-    assert rank[low] < 0.5 * rank.iloc[0]  # deep collapse …
-    assert low < 0.3 * rank.index[-1]  # … early in training …
-    assert rank.iloc[-1] > 2 * rank[low]  # … and back up as the word pairs are learned
-    loss = demo.history.set_index("step").loss
-    assert loss.iloc[-1] < loss[low] - 0.2  # the loss keeps falling after the collapse
+    assert collapse.end_step == rank.idxmin()  # … at the trough
+    assert collapse.rankme_change == pytest.approx(rank.min() / rank[collapse.start_step] - 1)
 
 
-def test_the_language_is_zipfian_with_word_pairs():
-    lang = three_phases.ZipfBigramLanguage(512, seed=1)
-    text = lang.sample(4000, 20, np.random.default_rng(0))
-    counts = np.bincount(text.ravel(), minlength=512)
-    ranks = np.arange(1, 11)
-    slope = np.polyfit(np.log(ranks), np.log(counts[:10] + 1), 1)[0]
-    assert -1.5 < slope < -0.7  # Zipf(1.1) by word id = frequency rank
-    follows = (lang.next[text[:, :-1]] == text[:, 1:, None]).any(-1)
-    # Half the next words come from the successor list; of the other half (fresh Zipf draws),
-    # the share that lands in the list anyway is the Zipf mass of the list.
-    zipf = np.arange(1, 513, dtype=float) ** -1.1
-    zipf /= zipf.sum()
-    mass = np.array([zipf[np.unique(row)].sum() for row in lang.next])
-    current = text[:, :-1].ravel()
-    expected = 0.5 + 0.5 * mass[current].mean()
-    assert follows.mean() == pytest.approx(expected, abs=0.02)
+def test_small_demo_records_what_the_model_learns(demo, lang):
+    history = demo.history.set_index("step")
+    h = lang.entropies()
+    assert history.heldout_loss.iloc[0] > math.log(2048) - 0.8  # near uniform guessing
+    assert h["next"] < history.heldout_loss.iloc[-1] < h["unigram"]  # more than frequencies
+    assert history.kl_true.is_monotonic_decreasing
+    trough = int(demo.trajectory.curve("effective_rank", three_phases.LAYER).idxmin())
+    low = int(history.kl_unigram.idxmin())
+    assert trough < low  # frequencies are learned through the collapse, pairs after it
+    assert history.kl_unigram.iloc[-1] > history.kl_unigram[low] + 0.3
+    stored = demo.trajectory.scalars.pivot(index="step", columns="name", values="value")
+    np.testing.assert_allclose(stored.loc[history.index, "kl_true"], history.kl_true)
 
 
-def test_checkpoints_are_log_spaced_and_skip_the_first_steps():
-    steps = three_phases.checkpoint_steps(3000, 32)
-    assert steps[0] == 0 and steps[1] == 10 and steps[-1] == 3000
-    ratios = np.diff(np.log(steps[1:]))
-    assert ratios.max() < 2.5 * ratios.min()
+def test_a_live_run_returns_at_once_and_ends_where_a_plain_run_does(demo, tmp_path):
+    live = three_phases.run("small", seed=0, folder=tmp_path, live=True)
+    assert live.running and live.trajectory.filling is not None
+    scrubber = live.scrubber()
+    assert scrubber._watching  # the widget follows the store while training goes on
+    live.wait()
+    assert not live.running
+    assert live.trajectory.steps == demo.trajectory.steps
+    np.testing.assert_allclose(live.trajectory.curve("effective_rank", "ln_f"),
+                               demo.trajectory.curve("effective_rank", "ln_f"), rtol=1e-6)
+    assert live.facts["phases"].phase.tolist() == demo.facts["phases"].phase.tolist()
+    scrubber.stop()
+
+
+# -- the full recipe ----------------------------------------------------------------------------
+@pytest.mark.slow
+def test_make_demo_prints_all_three_phases_in_order(tmp_path):
+    """``repscope demo three-phases`` at full size, as ``make demo`` runs it."""
+    done = subprocess.run(
+        [sys.executable, "-m", "repscope", "demo", "three-phases", "--folder",
+         str(tmp_path / "run"), "--html", str(tmp_path / "demo.html")],
+        cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    rows = re.findall(r"^\s*(warmup collapse|entropy-seeking|compression-seeking)\s+"
+                      r"(\d+)\s+(\d+)\s+(-?[\d.]+)\s+(-?[\d.]+)\s*$", done.stdout, re.M)
+    assert [r[0] for r in rows] == ["warmup collapse", "entropy-seeking",
+                                    "compression-seeking"], done.stdout
+    signs = [(float(r[3]) < 0, float(r[4]) > 0) for r in rows]
+    assert signs == [(True, True), (False, False), (True, True)], done.stdout
+    assert int(rows[0][2]) == int(rows[1][1]) and int(rows[1][2]) == int(rows[2][1])
+    assert (tmp_path / "demo.html").stat().st_size > 1e6

@@ -15,6 +15,15 @@ EVIL = "</script><script>alert(1)</script>"
 
 
 
+def decoded(values):
+    """A plotly JSON array: a list, or a typed array ``{"dtype": …, "bdata": base64}``."""
+    import base64
+
+    if isinstance(values, dict):
+        return np.frombuffer(base64.b64decode(values["bdata"]), dtype=values["dtype"])
+    return np.asarray(values)
+
+
 @pytest.fixture(scope="module")
 def evil_traj():
     traj = synthetic_trajectory(n_steps=6, layers=("h.0", EVIL), n_points=40, run=EVIL)
@@ -56,3 +65,25 @@ def test_bad_arguments_are_clear_errors(tmp_path, evil_traj):
         export_html(evil_traj, tmp_path / "x.html", include_plotlyjs="local")
     with pytest.raises(TypeError, match="'trajectory' argument of export_html must be"):
         export_html("run.sqlite", tmp_path / "x.html")
+
+
+def test_training_scalars_and_phase_bands_reach_the_export(tmp_path):
+    import json
+
+    traj = synthetic_trajectory(n_steps=16, layers=("h.0",), n_points=30)
+    traj.store.put_scalars(traj.run, 0, {"loss": 7.5})
+    traj.store.put_scalars(traj.run, 10, {"loss": 3.25})
+    out = export_html(traj, tmp_path / "s.html", include_plotlyjs="cdn")
+    text = out.read_text()
+    call = re.search(r"Plotly\.newPlot\(\s*\"repscope-scrubber\",\s*(\[.*?\]),\s*"
+                     r"(\{.*?\}),\s*\{\"responsive", text, re.S)
+    data, figure = json.loads(call.group(1)), json.loads(call.group(2))
+    (axis,) = [key for key, axis in figure.items()
+               if key.startswith("yaxis") and axis.get("title", {}).get("text") == "training loss"]
+    (loss,) = [t for t in data if t.get("yaxis", "y") == "y" + axis[len("yaxis"):]]
+    np.testing.assert_array_equal(decoded(loss["x"]), [1, 11])  # step + 1
+    np.testing.assert_array_equal(decoded(loss["y"]), [7.5, 3.25])
+    phases = traj.phases()
+    bands = [s for s in figure["shapes"][1:] if s.get("visible")]
+    assert [(b["x0"], b["x1"]) for b in bands] == [(p.start_step + 1, p.end_step + 1)
+                                                   for p in phases]

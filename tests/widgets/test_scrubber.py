@@ -282,3 +282,21 @@ def test_at_most_max_points_are_drawn_and_always_the_same_ones():
     everything = Scrubber(traj, interval=0, max_points=None)
     assert sum(len(everything.figure.data[i].x) for i, _ in everything.panels.point_traces[0]) \
         == 300
+
+
+def test_training_scalars_are_curves_beside_the_geometry():
+    traj = synthetic_trajectory(n_steps=6, layers=("h.0",), n_points=40)
+    logged = np.arange(0, 40, 4)  # the loss is logged more often than checkpoints are taken
+    for step in logged:
+        traj.store.put_scalars(traj.run, int(step), {"loss": 5.0 / (1 + step), "lr": 1e-3})
+    s = Scrubber(traj, interval=0)
+    assert "loss" in s.measure.value  # the loss is shown by default, beside RankMe and α
+    assert "lr" in [value for _, value in s.measure.options] and "lr" not in s.measure.value
+    row = list(s.measure.value).index("loss")
+    loss = curve_trace(s, row)
+    np.testing.assert_array_equal(loss.x, logged + 1)  # on the same log-step axis
+    np.testing.assert_allclose(loss.y, 5.0 / (1 + logged))
+    assert s.figure.layout[f"yaxis{row + 1}"].title.text == "training loss"
+    s.layer.value = "h.0"
+    s.slider.value = traj.steps[-1]
+    np.testing.assert_allclose(curve_trace(s, row).y, 5.0 / (1 + logged))  # unchanged by a step
