@@ -2,6 +2,7 @@
 
 from . import geometry
 from ._validation import DegenerateInputWarning, RepscopeWarning
+from .catalog import StoreCatalog, open
 from .phases import Phase, detect_phases
 from .probe import Probe, ProbeError
 from .sources import CheckpointError, CheckpointFolder, HubRevisions
@@ -22,9 +23,11 @@ __all__ = [
     "ProbeError",
     "RepscopeWarning",
     "Store",
+    "StoreCatalog",
     "StoreError",
     "Trajectory",
     "__version__",
     "detect_phases",
     "geometry",
+    "open",
 ]

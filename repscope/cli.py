@@ -1,4 +1,4 @@
-"""The ``repscope`` command line: ``repscope tour``, ``repscope scan`` and ``repscope demo``."""
+"""The ``repscope`` command line: ``tour``, ``scan``, ``ls``, ``export`` and ``demo``."""
 
 from __future__ import annotations
 
@@ -84,7 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_scan(commands)
     from .demo_cli import add_demo
+    from .store_cli import add_store_commands
 
+    add_store_commands(commands)
     add_demo(commands)
     return parser
 
@@ -103,6 +105,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_scan(args)
         except (ValueError, TypeError, OSError, RuntimeError, ImportError) as err:
             print(f"repscope scan: error: {err}", file=sys.stderr)
+            return EXIT_ERROR
+    if args.command in ("ls", "export"):
+        from .store_cli import run_export, run_ls
+
+        try:
+            return (run_ls if args.command == "ls" else run_export)(args)
+        except (ValueError, TypeError, OSError, RuntimeError) as err:
+            print(f"repscope {args.command}: error: {err}", file=sys.stderr)
             return EXIT_ERROR
     if args.command == "demo":
         from .demo_cli import run_demo

@@ -142,7 +142,20 @@ class Probe:
         probe = cls({"input_ids": encoded["input_ids"],
                      "attention_mask": encoded["attention_mask"]}, **kwargs)
         probe.texts = list(texts)
+        probe.tokenizer = getattr(tokenizer, "name_or_path", None) or type(tokenizer).__name__
+        probe.max_length = int(max_length)
         return probe
+
+    def describe(self) -> dict[str, Any]:
+        """What the store records of this probe (``repscope.open`` reads it back): layers,
+        representation, number of inputs, labels, texts, tokenizer and ``max_length``. The
+        inputs themselves are not recorded."""
+        labels = None if self.labels is None else np.asarray(self.labels).tolist()
+        return {"layers": self.layers, "representation": self.representation,
+                "n_inputs": self.n_samples, "labels": labels,
+                "texts": getattr(self, "texts", None),
+                "tokenizer": getattr(self, "tokenizer", None),
+                "max_length": getattr(self, "max_length", None)}
 
     # -- identity ------------------------------------------------------------------------------
     def fingerprint(self) -> str:

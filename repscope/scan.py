@@ -10,69 +10,23 @@ from __future__ import annotations
 import contextlib
 import os
 import warnings
-from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 import torch
 
 from . import geometry
-from ._validation import RepscopeWarning, check_option, check_real
-from .geometry.measures import check_fit_range
+from ._validation import RepscopeWarning
+from .config import MeasureConfig
 from .geometry.powerlaw import fit_power_law
-from .geometry.spectrum import SPECTRUM_KINDS
 from .probe import Probe, ProbeError
 from .sources.base import Checkpoint
 from .sources.loading import CheckpointError
-from .store import Record, canonical_params
+from .store import Record
 from .views import gradient_matrices, weight_matrices
 
-VIEWS = ("activations", "weights", "gradients")
 #: Layer name of a record that stands for the whole checkpoint (it failed before any layer).
 WHOLE_CHECKPOINT = "*"
-
-
-@dataclass(frozen=True)
-class MeasureConfig:
-    """What is measured on each matrix; its canonical JSON is the store's ``params`` key.
-
-    Parameters
-    ----------
-    view : {"activations", "weights", "gradients"}
-        Activations on the probe; the weight matrices of the named layers; or the gradient of
-        each named layer's weights on the probe batch.
-    kind : {"covariance", "singular"}, optional
-        Spectrum convention; default ``"covariance"`` for activations and ``"singular"``
-        (uncentred) for weights and gradients.
-    fit_range, eps, max_components
-        As in :func:`repscope.geometry.spectral_summary`.
-    dse : bool
-        Also compute DSE (and DSMI when the probe has labels) with ``sigma`` and ``t``.
-    """
-
-    view: str = "activations"
-    kind: str | None = None
-    fit_range: tuple[int, int] = (12, 100)
-    eps: float = 1e-7
-    max_components: int | None = None
-    dse: bool = False
-    sigma: float | str = 10.0
-    t: float = 1.0
-
-    def __post_init__(self):
-        func = "MeasureConfig"
-        check_option(self.view, name="view", func=func, options=VIEWS)
-        if self.kind is not None:
-            check_option(self.kind, name="kind", func=func, options=SPECTRUM_KINDS)
-        object.__setattr__(self, "fit_range", check_fit_range(self.fit_range, func=func))
-        check_real(self.t, name="t", func=func, low=0.0, low_inclusive=False)
-
-    @property
-    def spectrum_kind(self) -> str:
-        return self.kind or ("covariance" if self.view == "activations" else "singular")
-
-    def key(self) -> str:
-        return canonical_params({**asdict(self), "kind": self.spectrum_kind})
 
 
 @contextlib.contextmanager
@@ -118,7 +72,7 @@ def measures_of(matrix: torch.Tensor, config: MeasureConfig, labels: Any,
     if reference is not None:
         moved = torch.linalg.matrix_norm(matrix.double() - reference.double())
         values["relative_distance"] = float(moved / torch.linalg.matrix_norm(reference.double()))
-    if config.dse and config.view == "activations":
+    if config.computes_dse:
         values["dse"] = geometry.dse(matrix, sigma=config.sigma, t=config.t)
         if labels is not None:
             values["dsmi"] = geometry.dsmi(matrix, labels, sigma=config.sigma, t=config.t)

@@ -6,6 +6,17 @@ write is a transaction: a scan killed half-way leaves every finished row intact,
 scan resumes where it stopped. The file is in WAL mode with a busy timeout, so two notebooks
 (two processes) may read and write one store at once. Activations are never stored.
 
+The store describes itself (schema 3), so that ``repscope.open(path)`` needs nothing else: the
+``runs`` table holds each run's source, ``probes`` each probe's layers, representation, number
+of inputs, labels, texts and tokenizer, and ``scalars`` the training scalars (loss, learning
+rate, …) by run and step. A measure configuration is its own key: readable JSON
+(:mod:`repscope.config`).
+
+**Migrations.** A store from an older repscope is brought up to :data:`SCHEMA_VERSION` when it is
+opened, every step in one transaction (1 → 2 adds the points columns; 2 → 3 adds the
+description tables and rewrites the configuration keys under today's key rule, so old rows keep
+answering). A store from a newer repscope is refused with the reason.
+
 Examples
 --------
 >>> import numpy as np, tempfile, pathlib
@@ -56,6 +67,7 @@ CREATE TABLE IF NOT EXISTS results (
     PRIMARY KEY (run, step, checkpoint, layer, probe, params)
 );
 CREATE INDEX IF NOT EXISTS results_by_run_step ON results (run, step);
+CREATE INDEX IF NOT EXISTS results_by_key ON results (run, probe, params, created);
 CREATE TABLE IF NOT EXISTS scalars (
     run   TEXT NOT NULL,
     step  INTEGER NOT NULL,
@@ -63,6 +75,8 @@ CREATE TABLE IF NOT EXISTS scalars (
     value REAL,
     PRIMARY KEY (run, step, name)
 );
+CREATE TABLE IF NOT EXISTS runs (run TEXT PRIMARY KEY, source TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS probes (probe TEXT PRIMARY KEY, description TEXT NOT NULL);
 """
 
 #: What each older layout needs to become the current one (run in one transaction on open).
@@ -70,8 +84,9 @@ _MIGRATIONS = {
     # 1 → 2: the probe points' principal coordinates, for the widgets' 2-D view.
     1: ["ALTER TABLE results ADD COLUMN points BLOB",
         "ALTER TABLE results ADD COLUMN points_dim INTEGER"],
-    # 2 → 3: training scalars (loss, learning rate, …) per run and step; created by _SCHEMA.
-    2: [],
+    # 2 → 3: the runs, probes and scalars tables (created by _SCHEMA), and configuration keys
+    # rewritten under the key rule (two old keys naming one configuration become one).
+    2: ["UPDATE OR REPLACE results SET params = repscope_current_key(params)"],
 }
 
 
@@ -100,15 +115,11 @@ class Record:
     status: str = "ok"
     error: str | None = None
     points: np.ndarray | None = None
+    created: float = 0.0  # when it was written (seconds since the epoch); not part of the key
 
     @property
     def key(self) -> tuple[str, int, str, str, str, str]:
         return (self.run, int(self.step), self.checkpoint, self.layer, self.probe, self.params)
-
-
-def canonical_params(params: dict[str, Any]) -> str:
-    """Measure parameters as canonical JSON: the same parameters give the same key."""
-    return json.dumps(params, sort_keys=True, separators=(",", ":"), default=str)
 
 
 def _encode_measures(measures: dict[str, float]) -> str:
@@ -180,6 +191,9 @@ class Store:
 
     def _migrate(self, version: int) -> None:
         """Bring an older store up to :data:`SCHEMA_VERSION`, all steps in one transaction."""
+        from .config import current_key
+
+        self._conn.create_function("repscope_current_key", 1, current_key, deterministic=True)
         with self._transaction():
             for old in range(version, SCHEMA_VERSION):
                 for sql in _MIGRATIONS[old]:
@@ -197,19 +211,69 @@ class Store:
     # -- writing -------------------------------------------------------------------------------
     def put(self, *records: Record) -> None:
         """Write records in one transaction (all or none), replacing rows with the same key."""
+        with self._transaction():
+            self._insert(records)
+
+    def _insert(self, records) -> None:
         rows = [
             (*r.key, r.status, _encode_measures(r.measures),
              None if r.spectrum is None else np.asarray(r.spectrum, "<f8").tobytes(),
              r.error, time.time(), *_encode_points(r.points))
             for r in records
         ]
+        self._conn.executemany(
+            "INSERT OR REPLACE INTO results (run, step, checkpoint, layer, probe, params, "
+            "status, measures, spectrum, error, created, points, points_dim) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            rows,
+        )
+
+    def put_checkpoint(self, records: list[Record]) -> None:
+        """Write one checkpoint's records as the step's only results, in one transaction.
+
+        Rows of the same step (same run, probe and configuration) from *another* checkpoint
+        fingerprint are deleted: a checkpoint rewritten after its scan replaces its old rows,
+        and a repaired checkpoint's success replaces its old failure.
+        """
+        if not records:
+            return
+        first = records[0]
         with self._transaction():
-            self._conn.executemany(
-                "INSERT OR REPLACE INTO results (run, step, checkpoint, layer, probe, params, "
-                "status, measures, spectrum, error, created, points, points_dim) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                rows,
-            )
+            self._conn.execute(
+                "DELETE FROM results WHERE run=? AND step=? AND probe=? AND params=? "
+                "AND checkpoint<>?", (first.run, int(first.step), first.probe, first.params,
+                                      first.checkpoint))
+            self._insert(records)
+
+    def describe_run(self, run: str, source: dict[str, Any]) -> None:
+        """Record where ``run`` comes from. ``source["identity"]`` names it (a folder's path and
+        model factory, a hub id); a run already recorded with another identity is refused, so
+        that two sources never mix under one name.
+
+        Raises
+        ------
+        ValueError
+            The run exists with another source; the message says how to name this one.
+        """
+        text = json.dumps(source, sort_keys=True, default=str)
+        with self._transaction():
+            row = self._conn.execute("SELECT source FROM runs WHERE run=?", (run,)).fetchone()
+            if row is None:
+                self._conn.execute("INSERT INTO runs VALUES (?, ?)", (run, text))
+                return
+            old = json.loads(row[0])
+            if old.get("identity") != source.get("identity"):
+                raise ValueError(
+                    f"The 'run' argument must name one source per run: run {run!r} in "
+                    f"{self.path} was filled from {old.get('identity')}; this source is "
+                    f"{source.get('identity')}. Give this run another name (Trajectory(..., "
+                    "run='NAME'), or repscope scan --run NAME), or use another store.")
+
+    def describe_probe(self, fingerprint: str, description: dict[str, Any]) -> None:
+        """Record what a probe is (layers, representation, inputs, labels, texts, tokenizer)."""
+        with self._transaction():
+            self._conn.execute("INSERT OR IGNORE INTO probes VALUES (?, ?)",
+                               (fingerprint, json.dumps(description, default=str)))
 
     def put_scalars(self, run: str, step: int, values: dict[str, float]) -> None:
         """Store training scalars of ``run`` at ``step`` (``{"loss": 2.3, "lr": 1e-3}``), in one
@@ -230,7 +294,7 @@ class Store:
             params: str) -> Record | None:
         """The record with this key, or ``None``."""
         rows = self._query(
-            "SELECT * FROM results WHERE run=? AND step=? AND checkpoint=? AND layer=? "
+            f"SELECT {_COLUMNS} FROM results WHERE run=? AND step=? AND checkpoint=? AND layer=? "
             "AND probe=? AND params=?", (run, int(step), checkpoint, layer, probe, params))
         return _record(rows[0]) if rows else None
 
@@ -242,19 +306,68 @@ class Store:
             "AND status=?", (run, probe, params, status))
         return set(rows)
 
-    def records(self, *, run: str, probe: str | None = None,
-                params: str | None = None) -> Iterator[Record]:
-        """Every record of a run (optionally of one probe and parameter set), by step."""
-        sql, args = "SELECT * FROM results WHERE run=?", [run]
-        if probe is not None:
-            sql, args = sql + " AND probe=?", [*args, probe]
-        if params is not None:
-            sql, args = sql + " AND params=?", [*args, params]
+    def records(self, *, run: str, probe: str | None = None, params: str | None = None,
+                points: bool = True, since: float | None = None) -> Iterator[Record]:
+        """Every record of a run (optionally of one probe and parameter set), by step.
+
+        ``points=False`` leaves the 2-D points out (the widgets read them per layer, with
+        :meth:`points`); ``since`` keeps the rows written after that time (``created``).
+        """
+        columns = _COLUMNS if points else _COLUMNS.replace("points, points_dim",
+                                                           "NULL, NULL")
+        sql, args = f"SELECT {columns} FROM results WHERE run=?", [run]
+        for name, value in (("probe", probe), ("params", params)):
+            if value is not None:
+                sql, args = sql + f" AND {name}=?", [*args, value]
+        if since is not None:
+            sql, args = sql + " AND created>?", [*args, since]
         for row in self._query(sql + " ORDER BY step, layer", args):
             yield _record(row)
 
+    def points(self, *, run: str, probe: str, params: str,
+               layer: str) -> dict[tuple[int, str], np.ndarray]:
+        """The stored 2-D points of one layer: ``{(step, checkpoint): (n_samples, k)}``."""
+        rows = self._query(
+            "SELECT step, checkpoint, points, points_dim FROM results WHERE run=? AND probe=? "
+            "AND params=? AND layer=? AND status='ok' AND points IS NOT NULL",
+            (run, probe, params, layer))
+        return {(int(s), c): _decode_points(p, d) for s, c, p, d in rows}
+
+    def version(self, *, run: str, probe: str, params: str) -> tuple:
+        """Changes whenever the run's results or scalars change (cheap: counts and times)."""
+        rows = self._query("SELECT COUNT(*), MAX(created) FROM results WHERE run=? AND probe=? "
+                           "AND params=?", (run, probe, params))
+        scalars = self._query("SELECT COUNT(*), TOTAL(value) FROM scalars WHERE run=?", (run,))
+        return (*rows[0], *scalars[0])
+
     def runs(self) -> list[str]:
         return [r[0] for r in self._query("SELECT DISTINCT run FROM results ORDER BY run")]
+
+    def combinations(self) -> list[tuple[str, str, str, int, int]]:
+        """``(run, probe, params, steps, failed steps)`` for every combination with results."""
+        rows = self._query(
+            "SELECT run, probe, params, COUNT(DISTINCT step), "
+            "COUNT(DISTINCT CASE WHEN status='failed' THEN step END) FROM results "
+            "GROUP BY run, probe, params ORDER BY run, probe, params")
+        return [(r, p, c, int(n), int(f)) for r, p, c, n, f in rows]
+
+    def run_source(self, run: str) -> dict[str, Any] | None:
+        """Where ``run`` was filled from (:meth:`describe_run`), or ``None`` if not recorded."""
+        rows = self._query("SELECT source FROM runs WHERE run=?", (run,))
+        return json.loads(rows[0][0]) if rows else None
+
+    def probe_description(self, fingerprint: str) -> dict[str, Any] | None:
+        """What a probe is (:meth:`describe_probe`), or ``None`` if not recorded."""
+        rows = self._query("SELECT description FROM probes WHERE probe=?", (fingerprint,))
+        return json.loads(rows[0][0]) if rows else None
+
+    def n_points(self, *, run: str, probe: str, params: str) -> int | None:
+        """How many probe inputs a run's stored points have (for stores without a probe
+        description), or ``None``."""
+        rows = self._query("SELECT LENGTH(points), points_dim FROM results WHERE run=? AND "
+                           "probe=? AND params=? AND points IS NOT NULL LIMIT 1",
+                           (run, probe, params))
+        return int(rows[0][0] // (4 * rows[0][1])) if rows else None
 
     def close(self) -> None:
         with self._lock:
@@ -302,12 +415,17 @@ def _decode_points(blob: bytes | None, dim: int | None) -> np.ndarray | None:
     return np.frombuffer(blob, "<f4").reshape(-1, dim).copy()
 
 
+_COLUMNS = ("run, checkpoint, layer, probe, params, step, status, measures, spectrum, error, "
+            "created, points, points_dim")
+
+
 def _record(row: tuple) -> Record:
-    (run, checkpoint, layer, probe, params, step, status, measures, spectrum, error, _,
+    (run, checkpoint, layer, probe, params, step, status, measures, spectrum, error, created,
      points, points_dim) = row
     return Record(
         run=run, checkpoint=checkpoint, layer=layer, probe=probe, params=params, step=int(step),
         measures=_decode_measures(measures),
         spectrum=None if spectrum is None else np.frombuffer(spectrum, "<f8").copy(),
         status=status, error=error, points=_decode_points(points, points_dim),
+        created=float(created),
     )

@@ -175,7 +175,7 @@ def synthetic_trajectory(n_steps: int = 12, layers=("h.0", "h.1"), n_points: int
     traj = Trajectory(None, probe, store=store, run=run,
                       fit_range=(2, max(3, n_features // 2)))
     steps = [0, *log_spaced_steps(n_steps - 1, last=min(10 ** (n_steps / 4), 143_000))]
-    key = traj._key()
+    key = traj.key()
     ranks = np.arange(1, n_features + 1)
     means = rng.normal(size=(n_classes, n_features))
     records = []
@@ -192,6 +192,8 @@ def synthetic_trajectory(n_steps: int = 12, layers=("h.0", "h.1"), n_points: int
                                   step=int(step), measures=values, spectrum=spectrum,
                                   points=_points(matrix, traj.config), error=note, **key))
     traj.store.put(*records)
+    traj.store.describe_run(run, {"kind": "synthetic", "identity": f"synthetic (seed {seed})"})
+    traj.describe()
     return traj
 
 
@@ -248,6 +250,7 @@ def replay(trajectory, *, delay: float = 0.5, store=None):
     target = Trajectory(None, trajectory.probe, store=store, run=trajectory.run,
                         **vars(trajectory.config))
     target.expected = len(trajectory.steps)
+    target.describe()
     scalars = trajectory.store.scalars(trajectory.run)
 
     def copy() -> int:

@@ -24,16 +24,19 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import functools
-from collections.abc import Callable
+import re
+import threading
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from .config import MeasureConfig
 from .phases import Phase, detect_phases
 from .probe import Probe
-from .scan import WHOLE_CHECKPOINT, MeasureConfig, measure_checkpoint, worker_threads
+from .scan import WHOLE_CHECKPOINT, measure_checkpoint, worker_threads
 from .sources.base import Checkpoint, Source
 from .store import Record, Store
 
@@ -60,7 +63,7 @@ class Trajectory:
     device : str, optional
         Move each model there before probing (e.g. ``"cuda"``).
     **measures
-        :class:`~repscope.scan.MeasureConfig` fields: ``view``, ``kind``, ``fit_range``,
+        :class:`~repscope.config.MeasureConfig` fields: ``view``, ``kind``, ``fit_range``,
         ``eps``, ``max_components``, ``dse``, ``sigma``, ``t``.
     """
 
@@ -79,14 +82,30 @@ class Trajectory:
         #: How many checkpoints the run will have, when the source does not know yet (a run
         #: still training); the widgets show progress against it.
         self.expected: int | None = None
+        self._read = _Reader(self)
 
     # -- filling -------------------------------------------------------------------------------
     def pending(self) -> list[tuple[Checkpoint, str]]:
         """``(checkpoint, fingerprint)`` of each checkpoint with no stored result yet under this
         probe and configuration (failed ones are tried again)."""
-        done = {(step, ckpt) for step, ckpt, _layer in self.store.done(run=self.run, **self._key())}
+        done = {(step, ckpt) for step, ckpt, _layer in self.store.done(run=self.run, **self.key())}
         prints = ((c, c.fingerprint()) for c in (self.source or ()))
         return [(c, fp) for c, fp in prints if (c.step, fp) not in done]
+
+    def describe(self) -> None:
+        """Record the run's source and the probe in the store, so that ``repscope.open`` can
+        read it back with nothing else (done by :meth:`compute`).
+
+        Raises
+        ------
+        ValueError
+            The store already holds a run of this name from another source.
+        """
+        if self.source is not None and hasattr(self.source, "describe"):
+            self.store.describe_run(self.run, self.source.describe())
+        describe = getattr(self.probe, "describe", None)
+        if describe is not None:
+            self.store.describe_probe(self.probe.fingerprint(), describe())
 
     def compute(self, executor: cf.Executor | None = None, *, progress: bool = True,
                 on_record: Callable[[list[Record]], None] | None = None) -> Trajectory:
@@ -110,6 +129,8 @@ class Trajectory:
         """
         from tqdm.auto import tqdm
 
+        self.describe()
+        self._store_source_scalars()
         todo = self.pending()
         reference = next(iter(self.source), None) if self.config.view == "weights" else None
         job = functools.partial(
@@ -119,13 +140,22 @@ class Trajectory:
         bar = tqdm(total=len(todo), desc=f"scan {self.run}", unit="ckpt", disable=not progress)
         try:
             for records in self._run(job, todo, executor):
-                self.store.put(*records)
+                self.store.put_checkpoint(records)
                 bar.update(1)
                 if on_record is not None:
                     on_record(records)
         finally:
             bar.close()
         return self
+
+    def _store_source_scalars(self) -> None:
+        """The training scalars a source knows (a Trainer folder's ``log_history``)."""
+        read = getattr(self.source, "scalars", None)
+        by_step: dict[int, dict[str, float]] = {}
+        for step, name, value in (read() if read is not None else ()):
+            by_step.setdefault(step, {})[name] = value
+        for step, values in by_step.items():
+            self.store.put_scalars(self.run, step, values)
 
     @staticmethod
     def _run(job, todo, executor):
@@ -154,33 +184,63 @@ class Trajectory:
         return add_cka(self, layers=layers)
 
     # -- reading -------------------------------------------------------------------------------
-    def _key(self) -> dict[str, str]:
+    def key(self) -> dict[str, str]:
+        """The store key of this trajectory's results: the probe's fingerprint and the
+        configuration's key (``{"probe": …, "params": …}``)."""
         return {"probe": self.probe.fingerprint(), "params": self.config.key()}
 
     def records(self) -> list[Record]:
-        return list(self.store.records(run=self.run, **self._key()))
+        """The current stored records, by step (without 2-D points; :meth:`points` reads those).
+
+        Read once and then refreshed with only what was written since; where one step holds
+        two checkpoints (a store from before rewritten checkpoints replaced their rows), the
+        one written last counts.
+        """
+        return self._read.records()
+
+    def points(self, layer: str) -> dict[int, np.ndarray]:
+        """The probe inputs' principal coordinates of ``layer`` at each step:
+        ``{step: (n_samples, 2) float32}``."""
+        current = {(r.step, r.checkpoint) for r in self.records() if r.layer == layer}
+        stored = self.store.points(run=self.run, layer=layer, **self.key())
+        return {step: p for (step, ckpt), p in stored.items() if (step, ckpt) in current}
 
     @property
     def metrics(self) -> pd.DataFrame:
         """Tidy table ``(step, layer, measure, value)`` of every stored result, by step."""
-        rows = [(r.step, r.layer, name, value) for r in self.records() if r.status == "ok"
-                for name, value in r.measures.items()]
-        frame = pd.DataFrame(rows, columns=METRIC_COLUMNS)
-        return frame.sort_values(["step", "layer", "measure"], kind="stable").reset_index(drop=True)
+        return self._read.metrics().copy()
 
     @property
     def failures(self) -> pd.DataFrame:
         """Checkpoints (or single layers) that failed: ``(step, layer, error)``. A layer of
-        ``"*"`` means the whole checkpoint."""
+        ``"*"`` means the whole checkpoint. A checkpoint that failed and was measured after it
+        was repaired is not here."""
         rows = [(r.step, r.layer, r.error) for r in self.records() if r.status == "failed"]
         return pd.DataFrame(rows, columns=["step", "layer", "error"])
 
     @property
     def notes(self) -> pd.DataFrame:
-        """Measured layers that miss a measure, and why (e.g. too few eigenvalues for α-ReQ)."""
+        """What a reader of the numbers should know: measured layers that miss a measure (too
+        few eigenvalues for α-ReQ, say), and steps whose weights are identical to an earlier
+        step's (a hub revision that serves another step's weights, say)."""
         rows = [(r.step, r.layer, r.error) for r in self.records()
                 if r.status == "ok" and r.error]
-        return pd.DataFrame(rows, columns=["step", "layer", "note"])
+        for step, first in self.duplicates().items():
+            rows.append((step, WHOLE_CHECKPOINT, f"step {step} has the same weights as step "
+                         f"{first} (identical checkpoint fingerprint)"))
+        return pd.DataFrame(sorted(rows, key=lambda r: r[0]), columns=["step", "layer", "note"])
+
+    def duplicates(self) -> dict[int, int]:
+        """``{step: earlier step}`` for steps whose checkpoint fingerprint equals an earlier
+        step's."""
+        first: dict[str, int] = {}
+        out: dict[int, int] = {}
+        for step, fingerprint in sorted({(r.step, r.checkpoint) for r in self.records()}):
+            if fingerprint in first and first[fingerprint] != step:
+                out[step] = first[fingerprint]
+            else:
+                first.setdefault(fingerprint, step)
+        return out
 
     @property
     def scalars(self) -> pd.DataFrame:
@@ -193,16 +253,15 @@ class Trajectory:
 
     @property
     def layers(self) -> list[str]:
-        """Layer names in the probe's order (or as stored)."""
+        """Layer names in the probe's order, else in natural order (``layers.2`` before
+        ``layers.10``)."""
         stored = {r.layer for r in self.records() if r.layer != WHOLE_CHECKPOINT}
-        order = self.probe.layers or sorted(stored, key=_natural)
-        return [name for name in order if name in stored]
+        return layer_order(stored, self.probe.layers)
 
     def curve(self, measure: str, layer: str) -> pd.Series:
         """One measure of one layer over steps (failed steps absent)."""
-        m = self.metrics
-        part = m[(m.measure == measure) & (m.layer == layer)]
-        return pd.Series(part.value.to_numpy(), index=part.step.to_numpy(), name=measure)
+        steps, values = self._read.curve(measure, layer)
+        return pd.Series(values, index=steps, name=measure)
 
     def spectrum(self, step: int, layer: str) -> np.ndarray:
         """The normalised eigenvalues at one checkpoint and layer, descending."""
@@ -234,10 +293,96 @@ class Trajectory:
                                            "alpha_change"])
 
 
-def _natural(name: str) -> tuple:
-    import re
+def natural_key(name: str) -> tuple:
+    """Sort key that puts ``layers.2`` before ``layers.10``."""
+    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p)
+                 for p in re.split(r"(\d+)", name) if p)
 
-    return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", name))
+
+def layer_order(names: Iterable[str], preferred: Iterable[str] | None = None) -> list[str]:
+    """``names`` in the order of ``preferred`` (a probe's layers) where given, the rest in
+    natural order: one order for the trajectory, the widgets and the CLI.
+
+    Examples
+    --------
+    >>> layer_order(["layers.10", "layers.9", "layers.2", "ln_f"])
+    ['layers.2', 'layers.9', 'layers.10', 'ln_f']
+    """
+    names = set(names)
+    first = [n for n in (preferred or ()) if n in names]
+    return first + sorted(names - set(first), key=natural_key)
+
+
+class _Reader:
+    """The trajectory's records, read once and refreshed with what was written since; the
+    metrics table and the curves are derived once per version of the store."""
+
+    def __init__(self, trajectory: Trajectory):
+        self.trajectory = trajectory
+        self._lock = threading.Lock()
+        self._version: tuple | None = None
+        self._rows: dict[tuple, Record] = {}
+        self._current: list[Record] = []
+        self._metrics: pd.DataFrame | None = None
+        self._curves: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] | None = None
+
+    def _refresh(self) -> None:
+        t = self.trajectory
+        key = t.key()
+        version = t.store.version(run=t.run, **key)
+        if version == self._version:
+            return
+        last = max((r.created for r in self._rows.values()), default=None)
+        fresh = list(t.store.records(run=t.run, points=False, since=last, **key))
+        if last is not None and len(self._rows) + sum(
+                r.key not in self._rows for r in fresh) != version[0]:
+            fresh, self._rows = list(t.store.records(run=t.run, points=False, **key)), {}
+        for r in fresh:
+            self._rows[r.key] = r
+        self._current = _current(self._rows.values())
+        self._metrics, self._curves, self._version = None, None, version
+
+    def records(self) -> list[Record]:
+        with self._lock:
+            self._refresh()
+            return self._current
+
+    def metrics(self) -> pd.DataFrame:
+        with self._lock:
+            self._refresh()
+            if self._metrics is None:
+                rows = [(r.step, r.layer, name, value) for r in self._current
+                        if r.status == "ok" for name, value in r.measures.items()]
+                frame = pd.DataFrame(rows, columns=METRIC_COLUMNS)
+                self._metrics = frame.sort_values(["step", "layer", "measure"], kind="stable"
+                                                  ).reset_index(drop=True)
+            return self._metrics
+
+
+    def curve(self, measure: str, layer: str) -> tuple[np.ndarray, np.ndarray]:
+        with self._lock:
+            self._refresh()
+            if self._curves is None:
+                table: dict[tuple[str, str], list[tuple[int, float]]] = {}
+                for r in self._current:
+                    if r.status == "ok":
+                        for name, value in r.measures.items():
+                            table.setdefault((name, r.layer), []).append((r.step, value))
+                self._curves = {k: (np.array([s for s, _ in v], dtype=np.int64),
+                                    np.array([x for _, x in v], dtype=float))
+                                for k, v in table.items()}
+            empty = (np.empty(0, dtype=np.int64), np.empty(0))
+            return self._curves.get((measure, layer), empty)
+
+
+def _current(rows: Iterable[Record]) -> list[Record]:
+    """Per step, the rows of the checkpoint written last, by step and layer."""
+    newest: dict[int, tuple[float, str]] = {}
+    for r in rows:
+        if r.step not in newest or r.created > newest[r.step][0]:
+            newest[r.step] = (r.created, r.checkpoint)
+    keep = [r for r in rows if newest[r.step][1] == r.checkpoint]
+    return sorted(keep, key=lambda r: (r.step, r.layer))
 
 
 def from_store(store: Store | str | Path, run: str, probe: Probe, **measures: Any) -> Trajectory:

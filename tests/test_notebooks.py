@@ -30,8 +30,8 @@ assert peak_mb < {PEAK_LIMIT_MB}, f"kernel peak RSS {{peak_mb:.0f}} MB"
 ids = [p.stem for p in NOTEBOOKS]
 
 
-def test_there_are_six_notebooks():
-    assert [p.stem[:2] for p in NOTEBOOKS] == ["01", "02", "03", "04", "05", "06"]
+def test_there_are_seven_notebooks():
+    assert [p.stem[:2] for p in NOTEBOOKS] == ["01", "02", "03", "04", "05", "06", "07"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=ids)

@@ -123,3 +123,16 @@ def test_too_short_a_trajectory_gives_no_phase():
 def test_bad_curves_raise_in_the_grammar(kwargs, arg):
     with pytest.raises(ValueError, match=rf"^The '{arg}' argument of detect_phases must be"):
         detect_phases(**kwargs)
+
+
+def test_the_segment_cost_is_the_least_squares_residual():
+    from repscope.phases import _CostLogLinear
+
+    rng = np.random.default_rng(0)
+    x, y = np.log1p(STEPS), rng.normal(size=(len(STEPS), 2))
+    cost = _CostLogLinear(x).fit(y)
+    for start, end in [(0, len(x)), (3, 10), (10, 13), (20, len(x) - 1)]:
+        design = np.stack([np.ones(end - start), x[start:end]], axis=1)
+        coef, *_ = np.linalg.lstsq(design, y[start:end], rcond=None)
+        naive = float(np.sum((y[start:end] - design @ coef) ** 2))
+        assert cost.error(start, end) == pytest.approx(naive, rel=1e-9, abs=1e-12)

@@ -87,8 +87,8 @@ def test_a_killed_scan_resumes_and_keeps_every_finished_row(tmp_path, probe_file
     before = {(s, layer): created for s, layer, _, created in rows(store)}
     assert 10 <= len(before) < 2 * len(steps)
     assert all(n == 2 for n in _per_step(before).values())  # whole checkpoints only
-    done = scan(folder, "--model", "tests.models:mlp", "--probe", probe_file, "--layers", "1,3",
-                "--store", store, "--fit-range", "2,10", "--no-progress")
+    done = scan(folder, "--model", "tests.models:slow_mlp", "--probe", probe_file, "--layers",
+                "1,3", "--store", store, "--fit-range", "2,10", "--no-progress")
     assert done.returncode == 0, done.stderr
     assert f"{len(before) // 2} already in" in done.stdout
     after = {(s, layer): created for s, layer, _, created in rows(store)}

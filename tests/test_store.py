@@ -11,7 +11,8 @@ import textwrap
 import numpy as np
 import pytest
 
-from repscope.store import SCHEMA_VERSION, Record, Store, StoreError, canonical_params
+from repscope.config import canonical_params
+from repscope.store import SCHEMA_VERSION, Record, Store, StoreError
 
 KEY = dict(run="r", probe="p", params=canonical_params({"t": 1, "sigma": 10}))
 

@@ -11,10 +11,12 @@ runs the test-sized version.
 - :mod:`~repscope.demos.dse_dsmi` — DSE and DSMI on digits, with true and shuffled labels.
 - :mod:`~repscope.demos.rich_lazy` — the same network from a low-rank and a high-rank start.
 - :mod:`~repscope.demos.pythia` — Pythia revisions from the hub, or an offline stand-in.
+- :mod:`~repscope.demos.trainer_run` — a real ``transformers.Trainer`` run in seconds, to try
+  the path from your own run to the widget.
 """
 
-from . import dse_dsmi, grokking, pythia, rich_lazy, three_phases
+from . import dse_dsmi, grokking, pythia, rich_lazy, three_phases, trainer_run
 from ._run import SIZE_VARIABLE, DemoRun
 
 __all__ = ["SIZE_VARIABLE", "DemoRun", "dse_dsmi", "grokking", "pythia", "rich_lazy",
-           "three_phases"]
+           "three_phases", "trainer_run"]

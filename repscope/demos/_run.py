@@ -70,6 +70,25 @@ class DemoRun:
     shown: list[str] | None = None
     _future: cf.Future | None = field(default=None, repr=False)
 
+    def __post_init__(self) -> None:
+        self.record_history()
+
+    def record_history(self) -> None:
+        """Store the numeric columns of :attr:`history` as each run's training scalars, so
+        that the widgets draw them beside the geometry and the store alone holds them."""
+        history = self.history
+        if history.empty or "step" not in history:
+            return
+        numeric = [c for c in history.columns if c not in ("step", "run")
+                   and pd.api.types.is_numeric_dtype(history[c])]
+        for name, traj in self.trajectories.items():
+            rows = history[history.run == name] if "run" in history else history
+            for row in rows.itertuples(index=False):
+                values = {c: float(getattr(row, c)) for c in numeric
+                          if pd.notna(getattr(row, c))}
+                if values:
+                    traj.store.put_scalars(traj.run, int(row.step), values)
+
     def start(self, work: Callable[[], Any], trajectory: Any) -> None:
         """Run ``work`` in a background thread; ``trajectory.filling`` is its Future, so that a
         scrubber watches the store until it is done."""

@@ -74,7 +74,7 @@ FIT_RANGE = (1, 14)
 #: The language and the held-out sets are the same for every run seed.
 LANGUAGE_SEED, PROBE_SEED, EVAL_SEED = 0, 1, 2
 #: (training steps, probe sequences) per size. ``small`` shows the first two phases.
-SIZES = {"small": (600, 1024), "full": (4000, 2048)}
+SIZES = {"small": (400, 512), "full": (4000, 2048)}
 #: The measures the scrubber shows first: geometry beside what the model has learned.
 SHOWN = ["effective_rank", "alpha", "heldout_loss", "kl_unigram", "kl_true"]
 _EVAL_SEQUENCES = 64
@@ -197,7 +197,7 @@ def run(size: str | None = None, *, seed: int = 0, folder: str | Path | None = N
     ----------
     size : {"small", "full"}, optional
         ``"full"``: the recipe, 4000 steps (about 2 minutes on a laptop core, scan included);
-        ``"small"``: 600 steps and 1024 probe sequences (warmup collapse and entropy-seeking;
+        ``"small"``: 400 steps and 512 probe sequences (warmup collapse and entropy-seeking;
         the third phase needs the long, slowly decaying tail). Default:
         ``$REPSCOPE_DEMO_SIZE``, else full.
     seed : int

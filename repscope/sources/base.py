@@ -86,6 +86,15 @@ def state_fingerprint(state: dict[str, torch.Tensor]) -> str:
     return "sha256:" + digest.hexdigest()
 
 
+def factory_spec(factory: ModelFactory | None) -> str | None:
+    """``module:qualname`` of a model factory (its identity in the store), or ``None``."""
+    if factory is None:
+        return None
+    module = getattr(factory, "__module__", None) or type(factory).__module__
+    name = getattr(factory, "__qualname__", None) or type(factory).__qualname__
+    return f"{module}:{name}"
+
+
 def build_model(factory: ModelFactory, state: dict[str, torch.Tensor],
                 where: str) -> torch.nn.Module:
     """A fresh model from ``factory`` with ``state`` loaded strictly, in eval mode."""

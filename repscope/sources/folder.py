@@ -10,13 +10,22 @@ from pathlib import Path
 import torch
 
 from .._validation import _describe, fail
-from .base import Checkpoint, FileCheckpoint, ModelFactory, build_model, file_fingerprint
+from .base import (
+    Checkpoint,
+    FileCheckpoint,
+    ModelFactory,
+    build_model,
+    factory_spec,
+    file_fingerprint,
+)
 from .loading import CheckpointError, load_state_dicts, weight_files
 
 WEIGHT_SUFFIXES = (".safetensors", ".pt", ".pth")
 _STEP = re.compile(
     r"(?:^|[^a-z])(?:global_step|steps?|checkpoint|ckpt|iter|iteration)[-_=]?(\d+)(?!\d)", re.I)
 _NUMBER = re.compile(r"\d+")
+#: Training scalars read from a Trainer's ``log_history`` (besides every ``eval_*`` metric).
+TRAINER_SCALARS = ("loss", "learning_rate", "grad_norm")
 
 
 def step_from_name(name: str) -> int | None:
@@ -168,3 +177,39 @@ class CheckpointFolder:
 
     def __len__(self) -> int:
         return len(self.checkpoints)
+
+    def describe(self) -> dict[str, str | None]:
+        """The run's source as the store records it; ``identity`` (the folder's absolute path
+        and the model factory) keeps two sources from mixing under one run name."""
+        path, model = str(self.path.resolve()), factory_spec(self.model)
+        return {"kind": "folder", "path": path, "model": model,
+                "identity": f"folder {path}" + (f" with model {model}" if model else "")}
+
+    def scalars(self) -> list[tuple[int, str, float]]:
+        """Training scalars from the newest Trainer ``trainer_state.json``'s ``log_history``:
+        ``(step, name, value)`` for the loss, learning rate, gradient norm and every ``eval_*``
+        metric (``[]`` for a folder of weight files)."""
+        states = [c.folder / "trainer_state.json" for c in reversed(self.checkpoints)
+                  if isinstance(c, TrainerCheckpoint)] + [self.path / "trainer_state.json"]
+        for state in states:
+            if state.is_file():
+                return _log_history(state)
+        return []
+
+
+def _log_history(path: Path) -> list[tuple[int, str, float]]:
+    try:
+        history = json.loads(path.read_text()).get("log_history") or []
+    except (ValueError, OSError, AttributeError):
+        return []
+    out = []
+    for entry in history:
+        step = entry.get("step") if isinstance(entry, dict) else None
+        if not isinstance(step, int):
+            continue
+        for name, value in entry.items():
+            wanted = name in TRAINER_SCALARS or (name.startswith("eval_") and "runtime" not in
+                                                 name and "per_second" not in name)
+            if wanted and isinstance(value, (int, float)) and not isinstance(value, bool):
+                out.append((step, name, float(value)))
+    return out

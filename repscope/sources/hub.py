@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Iterator, Sequence
@@ -11,7 +12,7 @@ from typing import Any
 import torch
 
 from .._validation import _describe, fail
-from .base import Checkpoint
+from .base import Checkpoint, file_fingerprint
 from .loading import CheckpointError
 
 #: Pythia's 154 checkpoint branches: 0, 1, 2, 4, …, 512, then every 1000 steps to 143000.
@@ -59,15 +60,18 @@ class HubCheckpoint(Checkpoint):
         self.name = f"{repo_id}@{revision}"
 
     def fingerprint(self) -> str:
-        commit = _cached_commit(self.repo_id, self.revision, self.kwargs.get("cache_dir"))
-        if commit is None and not _offline():
-            try:
-                from huggingface_hub import HfApi
-
-                commit = HfApi().model_info(self.repo_id, revision=self.revision).sha
-            except Exception:
-                commit = None
-        # A commit hash names the content exactly; without one, the branch name stands in for it.
+        """The content of the revision's weight files: in the hub cache an LFS file's blob is
+        named by its sha256, so two revisions that serve the same weights (Pythia has some)
+        get the same fingerprint. Online and not yet cached, the hub's own LFS sha256s; with
+        neither, the commit (or the branch name) stands in."""
+        cache_dir = self.kwargs.get("cache_dir")
+        commit = _cached_commit(self.repo_id, self.revision, cache_dir)
+        blobs = _cached_weight_blobs(self.repo_id, commit, cache_dir) if commit else None
+        if blobs is None and not _offline():
+            blobs, commit = _hub_weight_hashes(self.repo_id, self.revision, commit)
+        if blobs:
+            return "sha256:" + hashlib.sha256("|".join(
+                f"{name}={digest}" for name, digest in blobs).encode()).hexdigest()
         return f"hf:{self.repo_id}@{commit}" if commit else f"hf:{self.repo_id}@{self.revision}"
 
     def load(self) -> torch.nn.Module:
@@ -81,6 +85,52 @@ class HubCheckpoint(Checkpoint):
                 f"{str(err).strip().splitlines()[0][:300] if str(err).strip() else ''})."
             ) from None
         return model.eval()
+
+
+def _weight_names(names: list[str]) -> list[str]:
+    """The files ``from_pretrained`` reads weights from: safetensors if any, else ``.bin``."""
+    safetensors = sorted(n for n in names if n.endswith(".safetensors"))
+    return safetensors or sorted(n for n in names if n.startswith("pytorch_model")
+                                 and n.endswith(".bin"))
+
+
+def _cached_weight_blobs(repo_id: str, commit: str,
+                         cache_dir: str | Path | None) -> list[tuple[str, str]] | None:
+    """``(file, blob sha256)`` of a cached snapshot's weight files, or ``None``."""
+    from huggingface_hub import constants
+
+    root = Path(cache_dir) if cache_dir is not None else Path(constants.HF_HUB_CACHE)
+    snapshot = root / f"models--{repo_id.replace('/', '--')}" / "snapshots" / commit
+    if not snapshot.is_dir():
+        return None
+    names = _weight_names([p.name for p in snapshot.iterdir()])
+    if not names:
+        return None
+    out = []
+    for name in names:
+        path = snapshot / name
+        if path.is_symlink():  # the usual layout: a link into blobs/<sha256>
+            out.append((name, Path(os.readlink(path)).name))
+        else:  # a copy (no symlinks on this file system): hash the bytes
+            out.append((name, file_fingerprint(path).split(":", 1)[-1]))
+    return out
+
+
+def _hub_weight_hashes(repo_id: str, revision: str,
+                       commit: str | None) -> tuple[list[tuple[str, str]] | None, str | None]:
+    """The hub's LFS sha256 of each weight file of a revision (one API call), and its commit."""
+    try:
+        from huggingface_hub import HfApi
+
+        info = HfApi().model_info(repo_id, revision=revision, files_metadata=True)
+    except Exception:
+        return None, commit
+    lfs = {s.rfilename: getattr(s.lfs, "sha256", None) if s.lfs else None
+           for s in info.siblings or []}
+    names = _weight_names(list(lfs))
+    if names and all(lfs[n] for n in names):
+        return [(n, lfs[n]) for n in names], info.sha
+    return None, info.sha or commit
 
 
 def _offline() -> bool:
@@ -132,11 +182,18 @@ class HubRevisions:
         if "{step}" not in revision:
             fail("revision", func, "a format string containing '{step}'", repr(revision))
         from_pretrained.setdefault("use_safetensors", None)
-        self.repo_id, self.run = repo_id, run or repo_id
+        self.repo_id, self.run, self.revision_format = repo_id, run or repo_id, revision
         self.checkpoints = [
             HubCheckpoint(s, repo_id, revision.format(step=s), model_class, from_pretrained)
             for s in steps
         ]
+
+    def describe(self) -> dict[str, str | None]:
+        """The run's source as the store records it (``identity``: the hub id)."""
+        cls = self.checkpoints[0].model_class if self.checkpoints else None
+        return {"kind": "hub", "repo_id": self.repo_id, "revision": self.revision_format,
+                "model": None if cls is None else f"{cls.__module__}:{cls.__qualname__}",
+                "identity": f"hub {self.repo_id}"}
 
     def __iter__(self) -> Iterator[Checkpoint]:
         return iter(self.checkpoints)

@@ -48,7 +48,7 @@ class LiveRun:
         Default: in memory.
     run : str, default "live"
     **measures
-        :class:`~repscope.scan.MeasureConfig` fields (activations view).
+        :class:`~repscope.config.MeasureConfig` fields (activations view).
     """
 
     def __init__(self, probe: Probe, *, every: int = 100, store: Store | str | Path | None = None,
@@ -56,6 +56,8 @@ class LiveRun:
         self.every = check_int(every, name="every", func="LiveRun", low=1)
         self.trajectory = Trajectory(None, probe, store=store, run=run, **measures)
         self.trajectory.live = True
+        self.trajectory.store.describe_run(run, {"kind": "live", "identity": f"live run {run}"})
+        self.trajectory.describe()
         self._pool = cf.ThreadPoolExecutor(max_workers=1, thread_name_prefix="repscope-live")
         self._futures: list[cf.Future] = []
 
@@ -63,12 +65,16 @@ class LiveRun:
     def probe(self) -> Probe:
         return self.trajectory.probe
 
-    def observe(self, step: int, model: torch.nn.Module, *, force: bool = False) -> bool:
-        """Measure ``model`` at ``step`` if ``step % every == 0`` (or ``force``).
+    def observe(self, step: int, model: torch.nn.Module, *, force: bool = False,
+                **scalars: float) -> bool:
+        """Measure ``model`` at ``step`` if ``step % every == 0`` (or ``force``), and store the
+        training ``scalars`` given (``loss=…``, ``lr=…``) at every call.
 
         Returns whether it was measured. The forward pass on the probe runs now, in eval mode
         (the model's training mode is restored); the geometry runs in the background.
         """
+        if scalars:
+            self.log(step, **scalars)
         if not force and step % self.every:
             return False
         was_training = model.training
@@ -86,19 +92,24 @@ class LiveRun:
         self._futures.append(self._pool.submit(self._measure, step, fingerprint, acts))
         return True
 
+    def log(self, step: int, **scalars: float) -> None:
+        """Store training scalars at ``step`` (the widgets draw them beside the geometry)."""
+        values = {name: float(value) for name, value in scalars.items()}
+        self.trajectory.store.put_scalars(self.trajectory.run, step, values)
+
     def _record(self, step: int, fingerprint: str, layer: str, error: str) -> Record:
-        key = self.trajectory._key()
+        key = self.trajectory.key()
         return Record(run=self.trajectory.run, checkpoint=fingerprint, layer=layer, step=step,
                       status="failed", error=error, **key)
 
     def _measure(self, step: int, fingerprint: str, acts: dict[str, torch.Tensor]) -> None:
         traj = self.trajectory
-        base = dict(run=traj.run, checkpoint=fingerprint, step=step, **traj._key())
+        base = dict(run=traj.run, checkpoint=fingerprint, step=step, **traj.key())
         self._store([_layer_record(name, m, self.probe, traj.config, None, base)
                      for name, m in acts.items()])
 
     def _store(self, records: list[Record]) -> None:
-        self.trajectory.store.put(*records)
+        self.trajectory.store.put_checkpoint(records)
 
     def wait(self) -> LiveRun:
         """Block until every submitted measurement is stored (re-raising any error)."""
@@ -108,15 +119,30 @@ class LiveRun:
         return self
 
     def trainer_callback(self) -> Any:
-        """A ``transformers.TrainerCallback`` that observes the model every ``every`` steps."""
+        """A ``transformers.TrainerCallback``: it measures the model before training (step 0,
+        from ``on_train_begin``) and every ``every`` steps, and stores what the Trainer logs
+        (loss, learning rate, gradient norm, ``eval_*`` metrics) as training scalars."""
         from transformers import TrainerCallback
+
+        from .folder import TRAINER_SCALARS
 
         live = self
 
         class RepscopeCallback(TrainerCallback):
+            def on_train_begin(self, args, state, control, model=None, **kwargs):
+                if model is not None:
+                    live.observe(state.global_step, model, force=True)
+
             def on_step_end(self, args, state, control, model=None, **kwargs):
                 if model is not None:
                     live.observe(state.global_step, model)
+
+            def on_log(self, args, state, control, logs=None, **kwargs):
+                values = {k: v for k, v in (logs or {}).items()
+                          if (k in TRAINER_SCALARS or k.startswith("eval_"))
+                          and isinstance(v, (int, float)) and not isinstance(v, bool)}
+                if values:
+                    live.log(state.global_step, **values)
 
             def on_train_end(self, args, state, control, **kwargs):
                 live.wait()

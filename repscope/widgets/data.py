@@ -21,6 +21,7 @@ from ..geometry.projection import align_sequence
 from ..phases import Phase, detect_phases
 from ..scan import WHOLE_CHECKPOINT
 from ..store import Record
+from ..trajectory import layer_order
 
 #: Display names of the stored measures, in the order the measure picker lists them.
 MEASURE_NAMES = {
@@ -115,10 +116,7 @@ class RunData:
                 self.ok[(r.step, r.layer)] = r
             elif r.status == "failed":
                 self.failed.setdefault(r.step, r.error or "failed")
-        stored = {layer for _, layer in self.ok}
-        order = list(trajectory.probe.layers or []) + sorted(stored - set(
-            trajectory.probe.layers or []))
-        self.layers = [name for name in order if name in stored]
+        self.layers = layer_order({layer for _, layer in self.ok}, trajectory.probe.layers)
         seen = {m for r in self.ok.values() for m in r.measures}
         self.measures = [m for m in MEASURE_NAMES if m in seen] + sorted(
             seen - set(MEASURE_NAMES) - _HIDDEN)
@@ -127,6 +125,7 @@ class RunData:
         self.labels = None if probe.labels is None else np.asarray(probe.labels)
         self.texts = getattr(probe, "texts", None)
         self.n_points = probe.n_samples
+        self.duplicates = trajectory.duplicates()
         self.config = trajectory.config
         self._points: dict[str, list[np.ndarray | None]] = {}
         self._phases: dict[str, list[Phase]] = {}
@@ -157,7 +156,8 @@ class RunData:
     def points(self, layer: str) -> list[np.ndarray | None]:
         """The probe points of ``layer`` at every step, each aligned to the next (Procrustes)."""
         if layer not in self._points:
-            raw = [getattr(self.ok.get((int(s), layer)), "points", None) for s in self.steps]
+            stored = self.trajectory.points(layer)
+            raw = [stored.get(int(s)) for s in self.steps]
             self._points[layer] = [None if p is None else p.astype(np.float32)
                                    for p in align_sequence(raw)]
         return self._points[layer]
@@ -248,12 +248,7 @@ def _scalars(trajectory: Any, exclude: set[str]) -> dict[str, tuple[np.ndarray, 
 
 
 def _version(trajectory: Any) -> tuple:
-    rows = trajectory.store._query(
-        "SELECT COUNT(*), MAX(created) FROM results WHERE run=? AND probe=? AND params=?",
-        (trajectory.run, *trajectory._key().values()))
-    scalars = trajectory.store._query("SELECT COUNT(*) FROM scalars WHERE run=?",
-                                      (trajectory.run,))
-    return (*rows[0], scalars[0][0])
+    return trajectory.store.version(run=trajectory.run, **trajectory.key())
 
 
 def _intercept(values: np.ndarray, alpha: float, fit: tuple[int, int] | None) -> float:

@@ -28,8 +28,8 @@ def export_html(trajectory: Any, path: str | Path, *, layer: str | None = None,
 
     Parameters
     ----------
-    trajectory : Trajectory, LiveRun, or a list / dict of them
-        As for :class:`~repscope.widgets.Scrubber`.
+    trajectory : Trajectory, LiveRun, a store's path, or a list / dict of them
+        As for :class:`~repscope.widgets.Scrubber` (``"run.sqlite"``: every run in it).
     path : str or Path
         The file to write.
     layer : str, optional

@@ -26,16 +26,26 @@ from .panels import MAX_POINTS, Panels
 
 
 def as_runs(source: Any, func: str = "Scrubber") -> list[tuple[Any, str | None]]:
-    """``(trajectory, name)`` pairs from a Trajectory, a LiveRun, a list or a ``{name: run}``."""
+    """``(trajectory, name)`` pairs from a Trajectory, a LiveRun, a store's path, a list or a
+    ``{name: run}``."""
+    from pathlib import Path
+
+    from ..catalog import StoreCatalog
+    from ..catalog import open as open_store
     from ..sources.live import LiveRun
     from ..trajectory import Trajectory
+
+    if isinstance(source, (str, Path)):  # a store: every run in it
+        source = open_store(source)
+    if isinstance(source, StoreCatalog):
+        source = source.trajectories()
 
     def one(item: Any, name: str | None) -> tuple[Any, str | None]:
         if isinstance(item, LiveRun):
             item = item.trajectory
         if not isinstance(item, Trajectory):
-            fail("trajectory", func, "a Trajectory, a LiveRun, or a list or dict of them",
-                 _describe(item), error=TypeError)
+            fail("trajectory", func, "a Trajectory, a LiveRun, a store's path, or a list or "
+                 "dict of them", _describe(item), error=TypeError)
         return item, name
 
     if isinstance(source, Mapping):
@@ -58,9 +68,11 @@ class Scrubber(W.VBox):
 
     Parameters
     ----------
-    trajectory : Trajectory, LiveRun, or a list / dict of them
+    trajectory : Trajectory, LiveRun, a store's path, or a list / dict of them
         One run, or several to compare on the same axes (one colour each, one shared slider;
-        a run with no checkpoint at the slider's step shows its latest one before it).
+        a run with no checkpoint at the slider's step shows its latest one before it). A path
+        (``"run.sqlite"``) opens the store with :func:`repscope.open` and shows every run in
+        it: nothing else is needed.
     layer : str, optional
         The layer shown first (default: the last one).
     measures : sequence of str, optional
@@ -224,6 +236,12 @@ class Scrubber(W.VBox):
             shown = ", ".join(map(str, failed[:10])) + (" …" if len(failed) > 10 else "")
             notes.append(f"{len(failed)} checkpoint(s) failed (steps {shown}); gaps are left "
                          "in the curves. <code>trajectory.failures</code> says why.")
+        for r in self.runs:
+            same = ", ".join(f"{step} = {first}" for step, first in r.duplicates.items())
+            if same:
+                prefix = f"{escape(r.name)}: " if len(self.runs) > 1 else ""
+                notes.append(f"{prefix}identical weights at steps {same} (the same checkpoint "
+                             "under two step names): their points coincide.")
         layer = self.layer.value
         notes += [f"no phases shaded for {escape(r.name)}: {escape(r.phase_errors[layer])}"
                   for r in self.runs if layer in r.phase_errors]

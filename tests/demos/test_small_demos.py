@@ -25,6 +25,16 @@ def test_grokking_generalises_long_after_it_memorises(grok):
     assert (h.train_acc[h.index >= memorised] > 0.95).all()
 
 
+def test_the_training_history_is_in_the_store_for_the_widgets(grok):
+    import repscope
+
+    back = repscope.open(grok.trajectory.store).trajectory()
+    stored = back.scalars.pivot(index="step", columns="name", values="value")
+    history = grok.history.set_index("step")
+    np.testing.assert_allclose(stored.loc[history.index, "test_acc"], history.test_acc)
+    np.testing.assert_allclose(stored.loc[history.index, "train_acc"], history.train_acc)
+
+
 def test_grokking_geometry_marks_the_transition(grok):
     traj, mem, gen = grok.trajectory, grok.facts["memorised_step"], grok.facts["generalised_step"]
     rank = curve(traj, "effective_rank", "hidden")

@@ -136,32 +136,46 @@ def test_pickled_hub_weights_are_not_unpickled(hub_cache, payloads):
 
 # -- fingerprints ---------------------------------------------------------------------------------
 
-def test_fingerprints_name_the_commit(hub_cache):
+def test_fingerprints_name_the_weights_content(hub_cache):
     revs = HubRevisions(HUB_REPO, steps=list(HUB_STEPS))
     prints = [c.fingerprint() for c in revs]
-    assert prints == [f"hf:{HUB_REPO}@{hub_cache.commits[f'step{s}']}" for s in HUB_STEPS]
-    assert len(set(prints)) == len(prints)
+    assert all(p.startswith("sha256:") for p in prints)
+    assert len(set(prints)) == len(prints)  # one set of weights each
+
+
+def test_revisions_that_serve_the_same_weights_share_a_fingerprint(hub_cache, tmp_path):
+    """Pythia's hub serves the final weights under some early steps' names: their content is
+    the same, their commits differ; the fingerprint follows the content."""
+    same = tiny_gpt_neox(seed=7).state_dict()
+    commits = build_hub_cache(hub_cache.root, "org/dup", {"step0": tiny_gpt_neox(0).state_dict(),
+                                                          "step1": same, "step9": same})
+    assert commits["step1"] != commits["step9"]
+    a, b, c = HubRevisions("org/dup", steps=[0, 1, 9])
+    assert b.fingerprint() == c.fingerprint() != a.fingerprint()
+    # a copy instead of a symlink (no symlinks on the file system) hashes its bytes alike
+    build_hub_cache(tmp_path, "org/dup", {"step1": same}, symlinks=False)
+    (copied,) = HubRevisions("org/dup", steps=[1], cache_dir=tmp_path)
+    assert copied.fingerprint() == b.fingerprint()
 
 
 def test_fingerprint_follows_the_branch_when_it_moves(hub_cache):
     (ckpt,) = HubRevisions(HUB_REPO, steps=[1])
     before = ckpt.fingerprint()
-    moved = build_hub_cache(hub_cache.root, HUB_REPO, {"step1": tiny_gpt_neox(seed=999)
-                                                       .state_dict()})
-    assert ckpt.fingerprint() == f"hf:{HUB_REPO}@{moved['step1']}" != before
+    build_hub_cache(hub_cache.root, HUB_REPO, {"step1": tiny_gpt_neox(seed=999).state_dict()})
+    assert ckpt.fingerprint() != before
 
 
 def test_fingerprints_use_cache_dir(hub_cache, monkeypatch, tmp_path):
     import huggingface_hub.constants as hf_constants
 
+    default = [c.fingerprint() for c in HubRevisions(HUB_REPO, steps=[0, 1])]
     elsewhere = tmp_path / "default-cache-is-empty"
     monkeypatch.setenv("HF_HUB_CACHE", str(elsewhere))
     monkeypatch.setattr(hf_constants, "HF_HUB_CACHE", str(elsewhere))
     revs = HubRevisions(HUB_REPO, steps=[0, 1], cache_dir=hub_cache.root)
-    assert [c.fingerprint() for c in revs] == [
-        f"hf:{HUB_REPO}@{hub_cache.commits['step0']}",
-        f"hf:{HUB_REPO}@{hub_cache.commits['step1']}",
-    ]
+    assert [c.fingerprint() for c in revs] == default
+    assert [c.fingerprint() for c in HubRevisions(HUB_REPO, steps=[0, 1])] == [
+        f"hf:{HUB_REPO}@step0", f"hf:{HUB_REPO}@step1"]  # nothing cached there: the names
 
 
 def test_fingerprint_of_an_uncached_revision_offline(hub_cache):

@@ -64,7 +64,9 @@ def test_bad_arguments_are_clear_errors(tmp_path, evil_traj):
     with pytest.raises(ValueError, match="'include_plotlyjs' argument of export_html"):
         export_html(evil_traj, tmp_path / "x.html", include_plotlyjs="local")
     with pytest.raises(TypeError, match="'trajectory' argument of export_html must be"):
-        export_html("run.sqlite", tmp_path / "x.html")
+        export_html(42, tmp_path / "x.html")
+    with pytest.raises(ValueError, match=r"'path' argument of repscope\.open must be an existing"):
+        export_html(str(tmp_path / "no-such.sqlite"), tmp_path / "x.html")
 
 
 def test_training_scalars_and_phase_bands_reach_the_export(tmp_path):

@@ -84,7 +84,7 @@ def test_slider_sets_spectrum_fit_points_and_cursor_to_the_stored_values(traj, i
     drawn = np.stack([x, y], axis=1)
     order = np.concatenate([np.flatnonzero(traj.probe.labels.astype(str) == c)
                             for c in np.unique(traj.probe.labels.astype(str))])
-    ref = record.points[order].astype(float)
+    ref = traj.points(layer)[step][order].astype(float)
     dist = lambda p: np.linalg.norm(p[:, None] - p[None], axis=-1)  # noqa: E731
     np.testing.assert_allclose(dist(drawn), dist(ref), rtol=1e-4, atol=1e-4)
     if index == len(traj.steps) - 1:  # the last step is the alignment's reference: unrotated
@@ -144,7 +144,7 @@ def test_comparison_draws_one_curve_per_run_with_one_slider():
 def test_failed_checkpoints_leave_gaps_and_say_so():
     traj = synthetic_trajectory(n_steps=6, layers=("h",), n_points=40)
     bad = traj.steps[2]
-    key = traj._key()
+    key = traj.key()
     traj.store.put(*[r for r in traj.records() if r.step != bad])  # (no-op rewrite)
     with traj.store._transaction():
         traj.store._conn.execute("DELETE FROM results WHERE step=?", (bad,))
@@ -267,7 +267,7 @@ def test_at_most_max_points_are_drawn_and_always_the_same_ones():
     assert sum(len(t.x) for t in traces) == 100
     shown = sorted(int(h.split("input ")[1]) for t in traces for h in t.hovertext)
     assert len(set(shown)) == 100
-    stored = {r.step: r.points for r in traj.records()}
+    stored = traj.points("h")
     for step in traj.steps:  # the drawn points are the stored points of those inputs
         s.slider.value = step
         x, y = points_of(s)

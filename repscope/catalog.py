@@ -1,0 +1,223 @@
+"""Open a store with nothing else: ``repscope.open("run.sqlite")``.
+
+A store describes itself (schema 3): for each run the source it was scanned from, for each probe
+its layers, representation, inputs, labels and texts, and each measure configuration as readable
+JSON (the configuration *is* its key). :func:`open` lists what a store holds and gives a
+:class:`~repscope.trajectory.Trajectory` for a run with no probe object and no measure options.
+
+Examples
+--------
+>>> import tempfile, pathlib
+>>> import repscope
+>>> from repscope.synthetic import synthetic_trajectory
+>>> path = pathlib.Path(tempfile.mkdtemp()) / "run.sqlite"
+>>> _ = synthetic_trajectory(n_steps=5, layers=("h.0", "h.1"), n_points=30, store=path)
+>>> store = repscope.open(path)
+>>> store.table[["run", "layers", "inputs", "steps"]]
+         run    layers  inputs  steps
+0  synthetic  h.0, h.1      30      5
+>>> traj = store.trajectory()           # the only run: no argument needed
+>>> traj.steps, traj.layers
+([0, 1, 3, 7, 18], ['h.0', 'h.1'])
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ._validation import _describe, fail
+from .config import MeasureConfig
+from .probe import ProbeError
+from .store import Store
+from .trajectory import Trajectory
+
+
+class StoredProbe:
+    """A probe as its store describes it: enough to read results back, not to run a model.
+
+    Attributes
+    ----------
+    layers : list of str or None
+        The layers it captured (``None``: the model's blocks, resolved at scan time).
+    representation : str
+    n_samples : int or None
+        The number of probe inputs (``None`` in a store from before schema 3, until points
+        are read).
+    labels : ndarray or None
+    texts : list of str or None
+    tokenizer : str or None
+    max_length : int or None
+    """
+
+    def __init__(self, fingerprint: str, description: dict[str, Any] | None):
+        d = description or {}
+        self._fingerprint = fingerprint
+        self.layers = d.get("layers")
+        self.representation = d.get("representation", "last_token")
+        self.n_samples = d.get("n_inputs")
+        self.labels = None if d.get("labels") is None else np.asarray(d["labels"])
+        self.texts = d.get("texts")
+        self.tokenizer, self.max_length = d.get("tokenizer"), d.get("max_length")
+        self.described = description is not None
+
+    def fingerprint(self) -> str:
+        return self._fingerprint
+
+    def capture(self, *args: Any, **kwargs: Any) -> Any:
+        raise ProbeError("a probe read back from a store holds no inputs and cannot run a "
+                         "model: build the Probe to scan more checkpoints.")
+
+    resolve_layers = capture
+
+    def __repr__(self) -> str:
+        return (f"StoredProbe({self._fingerprint!r}, layers={self.layers}, "
+                f"n_samples={self.n_samples})")
+
+
+class StoreCatalog:
+    """What a store holds: runs, probes and measure configurations; trajectories from them.
+
+    Made by :func:`open`. ``table`` lists one row per (run, probe, configuration) with results;
+    :meth:`trajectory` reads one back.
+    """
+
+    def __init__(self, store: Store):
+        self.store = store
+
+    @property
+    def path(self) -> str:
+        return self.store.path
+
+    @property
+    def table(self) -> pd.DataFrame:
+        """One row per (run, probe, configuration): the source, the probe's layers and number
+        of inputs, the configuration, the steps stored and the failures."""
+        rows = []
+        for run, probe, params, steps, failed in self.store.combinations():
+            source = self.store.run_source(run) or {}
+            p = StoredProbe(probe, self.store.probe_description(probe))
+            rows.append({
+                "run": run, "source": describe_source(source), "probe": probe,
+                "layers": ", ".join(p.layers) if p.layers else "(every block)",
+                "inputs": p.n_samples, "config": params, "steps": steps, "failed": failed,
+            })
+        columns = ["run", "source", "probe", "layers", "inputs", "config", "steps", "failed"]
+        return pd.DataFrame(rows, columns=columns)
+
+    @property
+    def runs(self) -> list[str]:
+        return sorted({row[0] for row in self.store.combinations()})
+
+    def trajectory(self, run: str | None = None, *, probe: str | None = None,
+                   config: str | dict | None = None) -> Trajectory:
+        """The trajectory of ``run`` (needed only when the store holds several), under one
+        probe and one configuration (needed only when the run has several).
+
+        Raises
+        ------
+        ValueError
+            A choice is needed or does not exist; the message lists the choices.
+        """
+        func = "StoreCatalog.trajectory"
+        combos = self.store.combinations()
+        run = _choose("run", func, run, sorted({c[0] for c in combos}), self.path)
+        combos = [c for c in combos if c[0] == run]
+        probe = _choose("probe", func, probe, sorted({c[1] for c in combos}), self.path,
+                        hint=f" of run {run!r}")
+        combos = [c for c in combos if c[1] == probe]
+        if isinstance(config, dict):
+            config = MeasureConfig(**config).key()
+        config = _choose("config", func, config, sorted({c[2] for c in combos}), self.path,
+                         hint=f" of run {run!r} with probe {probe!r}")
+        stored = StoredProbe(probe, self.store.probe_description(probe))
+        traj = Trajectory(None, stored, store=self.store, run=run,
+                          **MeasureConfig.from_key(config).options())
+        if stored.n_samples is None:  # an older store: count the inputs from the points
+            stored.n_samples = self.store.n_points(run=run, probe=probe, params=config)
+        return traj
+
+    def trajectories(self, run: str | None = None) -> dict[str, Trajectory]:
+        """``{run: trajectory}`` of every run (or of ``run``), each under its only probe and
+        configuration (a run with several needs :meth:`trajectory`)."""
+        names = [run] if run is not None else self.runs
+        if not names:
+            fail("path", "repscope.open", "a store with results", f"{self.path}, which has none")
+        return {name: self.trajectory(name) for name in names}
+
+    def __repr__(self) -> str:
+        table = self.table
+        return f"<repscope store {self.path}: {len(table)} run(s)>\n" + (
+            table.to_string(index=False) if len(table) else "(empty)")
+
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        return (f"<p>repscope store <code>{escape(str(self.path))}</code></p>"
+                + self.table.to_html(index=False, escape=True))
+
+
+def describe_source(source: dict[str, Any]) -> str:
+    """One line for a run's recorded source (``folder /a/ckpts, model pkg:make``)."""
+    kind = source.get("kind")
+    if kind == "folder":
+        model = source.get("model")
+        return f"folder {source.get('path')}" + (f", model {model}" if model else "")
+    if kind == "hub":
+        return f"hub {source.get('repo_id')} ({source.get('revision')})"
+    if kind:
+        return str(kind)
+    return "(not recorded)"
+
+
+def _choose(name: str, func: str, value: str | None, choices: list[str], path: str,
+            hint: str = "") -> str:
+    if value is None:
+        if len(choices) == 1:
+            return choices[0]
+        if not choices:
+            fail("path", "repscope.open", "a store with results", f"{path}, which has none")
+        fail(name, func, f"one of {choices} (the store {path} holds several{hint})", "None")
+    if value not in choices:
+        fail(name, func, f"one of {choices}{hint}", repr(value))
+    return value
+
+
+def open(path: str | Path | Store) -> StoreCatalog:
+    """Open a repscope store: what it holds, and trajectories read back from it.
+
+    Parameters
+    ----------
+    path : str, Path or Store
+        A store written by ``repscope scan``, a :class:`~repscope.trajectory.Trajectory`, a
+        :class:`~repscope.live.LiveRun` or a demo. Opened for reading (and migrated if it is
+        from an older repscope); a store from a newer repscope is refused with the reason.
+
+    Returns
+    -------
+    StoreCatalog
+        ``.table`` lists runs, probes and configurations; ``.trajectory(run)`` reads one back.
+    """
+    if isinstance(path, Store):
+        return StoreCatalog(path)
+    if not isinstance(path, (str, Path)):
+        fail("path", "repscope.open", "the path of a store file", _describe(path),
+             error=TypeError)
+    if not Path(path).is_file():
+        fail("path", "repscope.open", "an existing store file", repr(str(path)))
+    return StoreCatalog(Store(path))
+
+
+def config_summary(params: str) -> str:
+    """A configuration key in a few words (``covariance, α 12–100, DSE σ=10 t=1``)."""
+    config = json.loads(params)
+    text = f"{config.get('kind')}, α {config['fit_range'][0]}–{config['fit_range'][1]}"
+    if config.get("view", "activations") != "activations":
+        text = f"{config['view']}, " + text
+    if config.get("dse"):
+        text += f", DSE σ={config.get('sigma')} t={config.get('t')}"
+    return text

@@ -1,0 +1,129 @@
+"""What a scan measures on each matrix, and the store key that names it.
+
+:class:`MeasureConfig` holds the options; :meth:`MeasureConfig.key` is its canonical JSON, the
+store's ``params`` key, and readable as it is (``repscope.open`` shows it).
+
+**The key rule.** A key holds only what changes a result:
+
+- an option enters the key only when the measure it configures is computed (``sigma`` and ``t``
+  only with ``dse=True`` on activations);
+- an option added after stores existed (listed in :data:`LATE_OPTIONS` with its default) enters
+  the key only when it differs from its default. Rows computed before the option existed were
+  computed under its default, so their key stays valid and no stored row is orphaned.
+
+Adding an option therefore means: a field with a default here, an entry in
+:data:`LATE_OPTIONS`, and a test that a store written without it still answers
+(``tests/test_config.py``).
+
+Examples
+--------
+>>> MeasureConfig().key()
+'{"eps":1e-07,"fit_range":[12,100],"kind":"covariance","max_components":null,"view":"activations"}'
+>>> MeasureConfig(dse=True, sigma="median").key()[:40]
+'{"dse":true,"eps":1e-07,"fit_range":[12,'
+>>> MeasureConfig.from_key(MeasureConfig(fit_range=(2, 8)).key()).fit_range
+(2, 8)
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, fields
+from typing import Any
+
+from ._validation import check_option, check_real
+from .geometry.measures import check_fit_range
+from .geometry.spectrum import SPECTRUM_KINDS
+
+VIEWS = ("activations", "weights", "gradients")
+#: Options added after stores existed, with the default that older rows were computed under.
+LATE_OPTIONS: dict[str, Any] = {}
+
+
+def canonical_params(params: dict[str, Any]) -> str:
+    """Parameters as canonical JSON: the same parameters give the same key."""
+    return json.dumps(params, sort_keys=True, separators=(",", ":"), default=str)
+
+
+@dataclass(frozen=True)
+class MeasureConfig:
+    """What is measured on each matrix; :meth:`key` is the store's ``params`` key.
+
+    Parameters
+    ----------
+    view : {"activations", "weights", "gradients"}
+        Activations on the probe; the weight matrices of the named layers; or the gradient of
+        each named layer's weights on the probe batch.
+    kind : {"covariance", "singular"}, optional
+        Spectrum convention; default ``"covariance"`` for activations and ``"singular"``
+        (uncentred) for weights and gradients.
+    fit_range, eps, max_components
+        As in :func:`repscope.geometry.spectral_summary`.
+    dse : bool
+        Also compute DSE (and DSMI when the probe has labels) with ``sigma`` and ``t``.
+    sigma : float or {"median", "sqrt_dim"}
+    t : float
+    """
+
+    view: str = "activations"
+    kind: str | None = None
+    fit_range: tuple[int, int] = (12, 100)
+    eps: float = 1e-7
+    max_components: int | None = None
+    dse: bool = False
+    sigma: float | str = 10.0
+    t: float = 1.0
+
+    def __post_init__(self):
+        func = "MeasureConfig"
+        check_option(self.view, name="view", func=func, options=VIEWS)
+        if self.kind is not None:
+            check_option(self.kind, name="kind", func=func, options=SPECTRUM_KINDS)
+        object.__setattr__(self, "fit_range", check_fit_range(self.fit_range, func=func))
+        check_real(self.t, name="t", func=func, low=0.0, low_inclusive=False)
+
+    @property
+    def spectrum_kind(self) -> str:
+        return self.kind or ("covariance" if self.view == "activations" else "singular")
+
+    @property
+    def computes_dse(self) -> bool:
+        return self.dse and self.view == "activations"
+
+    def key(self) -> str:
+        """The store key: canonical JSON of the options that change a result (the key rule in
+        the module's docstring)."""
+        key: dict[str, Any] = {"view": self.view, "kind": self.spectrum_kind,
+                               "fit_range": list(self.fit_range), "eps": self.eps,
+                               "max_components": self.max_components}
+        if self.computes_dse:
+            key.update(dse=True, sigma=self.sigma, t=self.t)
+        for name, default in LATE_OPTIONS.items():
+            key.pop(name, None)
+            if getattr(self, name) != default:
+                key[name] = getattr(self, name)
+        return canonical_params(key)
+
+    def options(self) -> dict[str, Any]:
+        """The fields as keyword arguments (``Trajectory(..., **config.options())``)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @classmethod
+    def from_key(cls, key: str) -> MeasureConfig:
+        """The configuration a key names (a key from any repscope: older keys held every
+        field; unknown fields are ignored)."""
+        stored = json.loads(key)
+        names = {f.name for f in fields(cls)}
+        options = {k: v for k, v in stored.items() if k in names}
+        if "fit_range" in options:
+            options["fit_range"] = tuple(options["fit_range"])
+        return cls(**options)
+
+
+def current_key(key: str) -> str:
+    """A key written by any older repscope, rewritten under today's key rule (the store's
+    migration uses it, so that old rows keep answering)."""
+    try:
+        return MeasureConfig.from_key(key).key()
+    except (ValueError, TypeError):  # not a configuration key: leave it as it is
+        return key

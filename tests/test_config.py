@@ -1,0 +1,95 @@
+"""The key rule: a configuration's key holds only what changes a result, so no row is orphaned."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import numpy as np
+import pytest
+
+import repscope.config as config_module
+from repscope.config import MeasureConfig, current_key
+from repscope.store import SCHEMA_VERSION, Store
+
+OLD_SCHEMA_2 = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+INSERT INTO meta VALUES ('schema_version', '2');
+CREATE TABLE results (run TEXT NOT NULL, checkpoint TEXT NOT NULL, layer TEXT NOT NULL,
+    probe TEXT NOT NULL, params TEXT NOT NULL, step INTEGER NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('ok', 'failed')), measures TEXT, spectrum BLOB,
+    error TEXT, created REAL NOT NULL, points BLOB, points_dim INTEGER,
+    PRIMARY KEY (run, step, checkpoint, layer, probe, params));
+"""
+
+
+def old_key(**fields):
+    """The key repscope 0.1 wrote: canonical JSON of every MeasureConfig field."""
+    base = dict(view="activations", kind="covariance", fit_range=[12, 100], eps=1e-7,
+                max_components=None, dse=False, sigma=10.0, t=1.0)
+    base.update(fields)
+    return json.dumps(base, sort_keys=True, separators=(",", ":"))
+
+
+def test_dse_options_count_only_when_dse_is_computed():
+    assert MeasureConfig(sigma=3.0, t=5.0).key() == MeasureConfig().key()
+    assert MeasureConfig(dse=True, sigma=3.0).key() != MeasureConfig(dse=True).key()
+    weights = MeasureConfig(view="weights", dse=True, sigma=3.0)  # DSE is not computed on weights
+    assert weights.key() == MeasureConfig(view="weights").key()
+    assert "sigma" not in json.loads(MeasureConfig().key())
+
+
+def test_a_key_is_readable_and_names_its_configuration():
+    config = MeasureConfig(fit_range=(2, 30), dse=True, sigma="median", t=2.0)
+    assert json.loads(config.key()) == {"view": "activations", "kind": "covariance",
+                                        "fit_range": [2, 30], "eps": 1e-7,
+                                        "max_components": None, "dse": True,
+                                        "sigma": "median", "t": 2.0}
+    restored = MeasureConfig.from_key(config.key())
+    assert restored.key() == config.key() and restored.fit_range == (2, 30)
+
+
+def test_old_keys_are_rewritten_to_todays_rule():
+    assert current_key(old_key()) == MeasureConfig().key()
+    assert current_key(old_key(sigma=5.0)) == MeasureConfig().key()  # σ without DSE: no effect
+    assert current_key(old_key(dse=True, sigma=5.0)) == MeasureConfig(dse=True, sigma=5.0).key()
+    assert current_key("not json") == "not json"
+
+
+def test_a_late_option_enters_the_key_only_off_its_default(monkeypatch):
+    """The rule for adding an option: rows computed before it existed keep their key."""
+    monkeypatch.setattr(config_module, "LATE_OPTIONS", {"eps": 1e-7})  # as if eps were new
+    before = json.dumps({k: v for k, v in json.loads(MeasureConfig().key()).items()
+                         if k != "eps"}, sort_keys=True, separators=(",", ":"))
+    assert MeasureConfig().key() == before  # at its default: absent, the old key
+    assert json.loads(MeasureConfig(eps=1e-9).key())["eps"] == 1e-9  # changed: present
+
+
+def test_a_schema_2_store_keeps_its_rows_under_the_new_keys(tmp_path):
+    path = tmp_path / "old.sqlite"
+    conn = sqlite3.connect(path)
+    conn.executescript(OLD_SCHEMA_2)
+    rows = [("r", "sha:1", "h.0", "p", old_key(), 1, "ok", '{"effective_rank": 2.5}',
+             np.array([0.75, 0.25]).tobytes(), None, 1.0, None, None),
+            # the same result under a key that differed only in an unused σ: one row remains
+            ("r", "sha:1", "h.0", "p", old_key(sigma=3.0), 1, "ok", '{"effective_rank": 2.5}',
+             np.array([0.75, 0.25]).tobytes(), None, 2.0, None, None),
+            ("r", "sha:2", "h.0", "p", old_key(dse=True), 2, "ok", '{"dse": 4.0}', None, None,
+             1.0, None, None)]
+    conn.executemany("INSERT INTO results VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+    conn.commit()
+    conn.close()
+    with Store(path) as store:
+        plain = list(store.records(run="r", params=MeasureConfig().key()))
+        with_dse = list(store.records(run="r", params=MeasureConfig(dse=True).key()))
+    assert [(r.step, r.measures) for r in plain] == [(1, {"effective_rank": 2.5})]
+    assert [(r.step, r.measures) for r in with_dse] == [(2, {"dse": 4.0})]
+    conn = sqlite3.connect(path)
+    assert conn.execute("SELECT value FROM meta").fetchone() == (str(SCHEMA_VERSION),)
+    conn.close()
+
+
+@pytest.mark.parametrize("field", ["view", "kind"])
+def test_bad_options_still_raise_in_the_grammar(field):
+    with pytest.raises(ValueError, match=rf"^The '{field}' argument of MeasureConfig must be"):
+        MeasureConfig(**{field: "nope"})
