@@ -92,7 +92,7 @@ def main() -> None:
             traj.curve("effective_rank", layers[-1])
             times["first_read"].append(time.perf_counter() - t0)
             t0 = time.perf_counter()
-            traj.metrics, traj.layers, traj.curve("effective_rank", layers[-1])  # noqa: B018
+            traj.metrics, traj.layers, traj.curve("effective_rank", layers[-1])
             times["repeat_read"].append(time.perf_counter() - t0)
 
             store = Store(path)

@@ -31,7 +31,8 @@ import json
 from dataclasses import dataclass, fields
 from typing import Any
 
-from ._validation import check_option, check_real
+from ._validation import check_int, check_option, check_real
+from .geometry._kernel import check_sigma
 from .geometry.measures import check_fit_range
 from .geometry.spectrum import SPECTRUM_KINDS
 
@@ -81,6 +82,10 @@ class MeasureConfig:
             check_option(self.kind, name="kind", func=func, options=SPECTRUM_KINDS)
         object.__setattr__(self, "fit_range", check_fit_range(self.fit_range, func=func))
         check_real(self.t, name="t", func=func, low=0.0, low_inclusive=False)
+        check_real(self.eps, name="eps", func=func, low=0.0)
+        check_sigma(self.sigma, func=func)
+        if self.max_components is not None:
+            check_int(self.max_components, name="max_components", func=func, low=1)
 
     @property
     def spectrum_kind(self) -> str:

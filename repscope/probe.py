@@ -63,6 +63,22 @@ def _context_length(model: torch.nn.Module) -> int | None:
     return None
 
 
+def _labels(labels: Any, func: str) -> np.ndarray:
+    """Labels as a 1-D (or 2-D) numpy array, from a list, an array or a tensor on any device."""
+    if isinstance(labels, torch.Tensor):
+        labels = labels.detach().to("cpu")
+        labels = labels.to(torch.float64) if labels.is_floating_point() else labels
+        labels = labels.numpy()
+    try:
+        arr = np.asarray(labels)
+    except Exception:  # ragged lists
+        arr = None
+    if arr is None or arr.ndim not in (1, 2) or arr.dtype == object:
+        fail("labels", func, "an array of one label per probe input", _describe(labels),
+             error=TypeError)
+    return arr
+
+
 class Probe:
     """Fixed probe inputs and the layers to capture.
 
@@ -103,7 +119,7 @@ class Probe:
         self.representation = check_option(representation, name="representation", func=func,
                                            options=REPRESENTATIONS)
         self.batch_size = check_int(batch_size, name="batch_size", func=func, low=1)
-        self.labels = None if labels is None else np.asarray(labels)
+        self.labels = None if labels is None else _labels(labels, func)
         if self.labels is not None and len(self.labels) != self.n_samples:
             fail("labels", func, f"one label per probe input ({self.n_samples})",
                  f"{len(self.labels)} labels")

@@ -5,15 +5,79 @@ from __future__ import annotations
 import argparse
 import concurrent.futures as cf
 import importlib
+import sys
 from pathlib import Path
 
 import torch
 
+from .config import MeasureConfig
 from .probe import Probe
 from .sources.folder import CheckpointFolder
 from .sources.hub import HubRevisions
 from .store import Store
 from .trajectory import Trajectory
+
+#: Exit statuses of ``repscope`` commands: all measured; nothing measured or bad input; a
+#: usage error (argparse); some checkpoints failed and the rest are stored.
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
+
+
+def _fit_range(text: str) -> tuple[int, int]:
+    try:
+        first, last = (int(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected FIRST,LAST (e.g. 12,100); got {text!r}") from None
+    return first, last
+
+
+def add_scan(commands) -> None:
+    scan = commands.add_parser(
+        "scan",
+        help="fill a store with the geometry of every checkpoint of a run; print its phases",
+        description="Load each checkpoint of SOURCE in turn, run the probe through it, measure "
+        "the chosen layers and store the results in a SQLite file. A scan that is interrupted "
+        "resumes where it stopped; checkpoints already in the store are not recomputed. A "
+        "checkpoint that fails is reported and skipped. Exit status: 0 all checkpoints measured, "
+        "3 some failed (the rest are stored), 1 nothing could be measured or bad input.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    scan.add_argument("source", help="a folder of checkpoints (weight files or Trainer "
+                      "checkpoint-<step>/ folders), or hf:ORG/NAME for hub revisions")
+    scan.add_argument("--store", required=True, help="the SQLite file to fill (created if new)")
+    scan.add_argument("--probe", help="a .safetensors file of probe tensors: 'input_ids' "
+                      "(+ 'attention_mask', 'labels') for language models, or 'inputs'")
+    scan.add_argument("--probe-texts", help="a text file, one probe text per line "
+                      "(needs --tokenizer)")
+    scan.add_argument("--tokenizer", help="tokenizer name or folder for --probe-texts")
+    scan.add_argument("--max-length", type=int, default=64, help="tokens per probe text")
+    scan.add_argument("--layers", help="comma-separated module names (default: every block)")
+    scan.add_argument("--model", help="MODULE:FUNCTION returning a fresh torch.nn.Module, for "
+                      "folders of bare weight files")
+    scan.add_argument("--steps", default="pythia", help="hub source: comma-separated steps, or "
+                      "'pythia' for Pythia's 154 revisions")
+    scan.add_argument("--revision", default="step{step}", help="hub source: revision format")
+    scan.add_argument("--run", help="run name in the store (default: the source's name)")
+    scan.add_argument("--representation", default="last_token",
+                      choices=["last_token", "mean", "all"],
+                      help="for sequence outputs: the last non-padding token, the mean over "
+                      "tokens, or every token")
+    scan.add_argument("--view", default="activations",
+                      choices=["activations", "weights", "gradients"],
+                      help="measure the probe's activations, the layers' weight matrices, or "
+                      "their gradients under the model's own loss")
+    scan.add_argument("--kind", choices=["covariance", "singular"],
+                      help="spectrum convention (default: covariance for activations)")
+    scan.add_argument("--fit-range", type=_fit_range, default=(12, 100),
+                      help="alpha-ReQ fit ranks FIRST,LAST (1-based)")
+    scan.add_argument("--dse", action="store_true", help="also compute DSE (and DSMI with labels)")
+    scan.add_argument("--sigma", default="10", help="DSE kernel width: a number, median, sqrt_dim")
+    scan.add_argument("--t", type=float, default=1.0, help="DSE diffusion time")
+    scan.add_argument("--workers", type=int, default=0,
+                      help="checkpoints measured in parallel processes (0: in this process)")
+    scan.add_argument("--device", help="e.g. cuda (default: where the model loads, the CPU)")
+    scan.add_argument("--phase-layer", help="layer whose phases are printed (default: the last)")
+    scan.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
 def _factory(spec: str | None):
@@ -22,7 +86,14 @@ def _factory(spec: str | None):
     module, _, name = spec.partition(":")
     if not name:
         raise ValueError(f"--model must be MODULE:FUNCTION; got {spec!r}.")
-    return getattr(importlib.import_module(module), name)
+    try:
+        found = importlib.import_module(module)
+    except ImportError as err:
+        raise ValueError(f"--model {spec}: module {module!r} cannot be imported ({err}).") from None
+    factory = getattr(found, name, None)
+    if factory is None or not callable(factory):
+        raise ValueError(f"--model {spec}: module {module!r} has no function {name!r}.")
+    return factory
 
 
 def _source(args: argparse.Namespace):
@@ -47,7 +118,11 @@ def _probe(args: argparse.Namespace) -> Probe:
         raise ValueError("give the probe inputs: --probe FILE.safetensors or --probe-texts FILE.")
     from safetensors.torch import load_file
 
-    tensors = load_file(args.probe)
+    try:
+        tensors = load_file(args.probe)
+    except Exception as err:  # safetensors raises its own error types
+        raise ValueError(f"--probe {args.probe}: not a readable safetensors file "
+                         f"({type(err).__name__}: {err}).") from None
     labels = tensors.pop("labels", None)
     if "input_ids" in tensors:
         return Probe(tensors, labels=labels, **options)
@@ -57,18 +132,31 @@ def _probe(args: argparse.Namespace) -> Probe:
 
 
 def _sigma(text: str) -> float | str:
-    return text if text in ("median", "sqrt_dim") else float(text)
+    if text in ("median", "sqrt_dim"):
+        return text
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError(
+            f"--sigma must be a number, 'median' or 'sqrt_dim'; got {text!r}.") from None
 
 
 def run_scan(args: argparse.Namespace) -> int:
-    from .cli import EXIT_ERROR, EXIT_OK, EXIT_PARTIAL
-
+    """Every option is checked before the first model is loaded; the exit status says what
+    was measured (see :data:`EXIT_OK`, :data:`EXIT_PARTIAL`, :data:`EXIT_ERROR`)."""
+    config = MeasureConfig(view=args.view, kind=args.kind, fit_range=args.fit_range,
+                           dse=args.dse, sigma=_sigma(args.sigma), t=args.t)
+    layers = args.layers.split(",") if args.layers else None
+    if args.phase_layer and layers and args.phase_layer not in layers:
+        raise ValueError(f"--phase-layer {args.phase_layer!r} is not one of --layers {layers}.")
     source, probe = _source(args), _probe(args)
     store = Store(args.store)
     traj = Trajectory(source, probe, store=store, run=args.run, device=args.device,
-                      view=args.view, kind=args.kind, fit_range=args.fit_range, dse=args.dse,
-                      sigma=_sigma(args.sigma), t=args.t)
+                      **config.options())
     pending = len(traj.pending())
+    skipped = getattr(source, "skipped", [])
+    for name, why in skipped:
+        print(f"skipped: {name}: {why}")
     print(f"{traj.run}: {len(source)} checkpoints, {len(source) - pending} already in "
           f"{args.store}, {pending} to measure.")
     if args.workers:
@@ -81,8 +169,13 @@ def run_scan(args: argparse.Namespace) -> int:
     for row in failures.itertuples():
         print(f"failed: step {row.step}" + ("" if row.layer == "*" else f", layer {row.layer}")
               + f": {row.error}")
-    if not traj.layers:
-        print("no checkpoint could be measured.")
+    measured = sorted({r.layer for r in traj.records() if r.status == "ok"})
+    if not measured:
+        print("nothing could be measured: every checkpoint (or layer) failed.", file=sys.stderr)
+        return EXIT_ERROR
+    if args.phase_layer and args.phase_layer not in traj.layers:
+        print(f"--phase-layer {args.phase_layer!r} was not measured; the layers are "
+              f"{traj.layers}.", file=sys.stderr)
         return EXIT_ERROR
     table = traj.phase_table(args.phase_layer)
     layer = args.phase_layer or traj.layers[-1]

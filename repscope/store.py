@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import sqlite3
 import threading
 import time
@@ -44,6 +45,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from ._validation import _describe, fail
 
 #: The layout this repscope writes. Older layouts are migrated on open; newer ones are refused.
 SCHEMA_VERSION = 3
@@ -147,24 +150,88 @@ class Store:
     StoreError
         If the file is not a SQLite database, not a repscope store, or was written by a newer
         repscope (its schema version is greater than :data:`SCHEMA_VERSION`).
+
+    A store that cannot be written (a read-only file, an immutable flag, a read-only mount)
+    opens for reading; ``read_only`` then says why, and every write raises
+    :class:`StoreError` with that reason.
     """
 
     def __init__(self, path: str | Path, *, timeout: float = 60.0):
+        if not isinstance(path, (str, os.PathLike)) or not str(path):
+            fail("path", "Store", "a file path (str or Path) or ':memory:'", _describe(path),
+                 error=TypeError)
         self.path = str(path)
+        #: Why the store cannot be written (``None`` when it can).
+        self.read_only: str | None = None
         if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            if Path(self.path).is_dir():
+                raise StoreError(f"{self.path} is a folder, not a store file: give a file "
+                                 "name, such as run.sqlite.")
+            try:
+                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as err:
+                raise StoreError(f"{self.path}: cannot create its folder ({err}).") from None
         # One connection shared by this process's threads (a background fill and the widgets),
         # serialised by a lock; other processes coordinate through SQLite's own locking.
-        self._conn = sqlite3.connect(self.path, timeout=timeout, isolation_level=None,
-                                     check_same_thread=False)
         self._lock = threading.RLock()
+        self._conn = self._connect(timeout)
         try:
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=NORMAL")
+            if self.read_only is None:
+                self._conn.execute("PRAGMA journal_mode=WAL")
+                self._conn.execute("PRAGMA synchronous=NORMAL")
             self._open_schema()
         except sqlite3.DatabaseError as err:
             self._conn.close()
             raise StoreError(f"{self.path} is not a repscope store (SQLite said: {err}).") from None
+
+    def _connect(self, timeout: float) -> sqlite3.Connection:
+        """A read-write connection, or a read-only one (with the reason in ``read_only``) when
+        the file exists and cannot be written."""
+        def connect(target: str, uri: bool = False) -> sqlite3.Connection:
+            return sqlite3.connect(target, timeout=timeout, isolation_level=None,
+                                   check_same_thread=False, uri=uri)
+
+        path = Path(self.path)
+        if self.path == ":memory:" or not path.exists():
+            try:
+                return connect(self.path)
+            except sqlite3.Error as err:
+                raise StoreError(f"{self.path}: cannot create the store ({err}).") from None
+        why = _unwritable(path)
+        if why is None:
+            conn = connect(self.path)
+            try:
+                conn.execute("BEGIN IMMEDIATE")  # a write lock: proves the file is writable
+                conn.execute("ROLLBACK")
+                return conn
+            except sqlite3.OperationalError as err:
+                if "locked" in str(err) or "busy" in str(err):
+                    return conn  # another writer holds it: writable, just busy
+                conn.close()
+                if "readonly" not in str(err).replace(" ", "") and "read-only" not in str(err):
+                    raise StoreError(f"{self.path}: SQLite cannot open it ({err}).") from None
+                why = f"SQLite cannot write it ({err})"
+            except sqlite3.DatabaseError as err:
+                conn.close()
+                raise StoreError(f"{self.path} is not a repscope store (SQLite said: "
+                                 f"{err}).") from None
+        self.read_only = why
+        uri = path.resolve().as_uri()
+        for flags in ("mode=ro", "immutable=1"):  # immutable: no -shm file to create
+            conn = connect(f"{uri}?{flags}", uri=True)
+            try:
+                conn.execute("SELECT name FROM sqlite_master").fetchall()
+                return conn
+            except sqlite3.Error as err:
+                conn.close()
+                last = err
+        raise StoreError(f"{self.path} is read-only ({why}) and could not be opened for "
+                         f"reading either ({last}).")
+
+    def _check_writable(self) -> None:
+        if self.read_only is not None:
+            raise StoreError(f"{self.path} is read-only ({self.read_only}): results cannot be "
+                             "stored in it. Scan into another file, or into a writable copy.")
 
     def _open_schema(self) -> None:
         tables = {r[0] for r in self._conn.execute("SELECT name FROM sqlite_master")}
@@ -175,15 +242,28 @@ class Store:
             )
         if tables:
             row = self._conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-            version = int(row[0]) if row else 0
+            try:
+                version = int(row[0]) if row else 0
+            except (TypeError, ValueError):
+                raise StoreError(f"{self.path} is not a store this repscope can read: its "
+                                 f"schema version is {row[0]!r}, not a number.") from None
             if version > SCHEMA_VERSION:
                 raise StoreError(
                     f"{self.path} was written by a newer repscope (store schema {version}; this "
                     f"repscope reads schemas up to {SCHEMA_VERSION}). Upgrade repscope to open "
                     "it, or scan into a new file."
                 )
+            if self.read_only is not None and version != SCHEMA_VERSION:
+                raise StoreError(f"{self.path} is read-only ({self.read_only}) and from an "
+                                 f"older repscope (schema {version}): it must be migrated to "
+                                 f"schema {SCHEMA_VERSION} to be read. Open a writable copy.")
+            if self.read_only is not None:
+                return
             if 0 < version < SCHEMA_VERSION:
                 self._migrate(version)
+        elif self.read_only is not None:
+            raise StoreError(f"{self.path} is read-only ({self.read_only}) and empty: not a "
+                             "repscope store.")
         self._conn.executescript(_SCHEMA)  # idempotent: CREATE … IF NOT EXISTS
         with self._transaction():
             self._conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
@@ -202,6 +282,7 @@ class Store:
                                (str(SCHEMA_VERSION),))
 
     def _transaction(self):
+        self._check_writable()
         return _Transaction(self._conn, self._lock)
 
     def _query(self, sql: str, args: tuple | list = ()) -> list[tuple]:
@@ -399,6 +480,21 @@ class _Transaction:
             self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
         finally:
             self.lock.release()
+
+
+def _unwritable(path: Path) -> str | None:
+    """Why the process cannot write ``path`` (file mode, immutable flag, read-only mount), as
+    far as the OS says before SQLite tries; ``None`` if it seems writable."""
+    try:
+        if os.statvfs(path).f_flag & os.ST_RDONLY:
+            return "it is on a read-only file system"
+    except (OSError, AttributeError):
+        pass
+    if not os.access(path, os.W_OK):
+        return "the file cannot be written: its mode or an immutable flag"
+    if not os.access(path.parent, os.W_OK):
+        return "its folder cannot be written, and SQLite needs to create its journal there"
+    return None
 
 
 def _encode_points(points: np.ndarray | None) -> tuple[bytes | None, int | None]:

@@ -120,7 +120,7 @@ def test_a_bad_checkpoint_is_reported_and_the_exit_status_says_partial(tmp_path,
         ([], 1, "give the probe inputs"),
         (["--probe", "missing.safetensors"], 1, "error"),
         (["--probe", "P", "--fit-range", "twelve"], 2, "expected FIRST,LAST"),
-        (["--probe", "P", "--layers", "9"], 1, "no checkpoint could be measured"),
+        (["--probe", "P", "--layers", "9"], 1, "nothing could be measured"),
     ],
 )
 def test_bad_input_gives_a_clear_message_and_status(tmp_path, probe_file, extra, status, message):

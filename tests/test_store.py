@@ -179,3 +179,90 @@ def test_training_scalars_round_trip_by_run_and_step(tmp_path):
         got = store.scalars("a")
     assert [(s, n) for s, n, _ in got] == [(0, "loss"), (10, "loss"), (10, "lr")]
     assert math.isnan(got[0][2]) and got[1][2] == 2.25 and got[2][2] == 1e-3
+
+
+def _read_only_cases(tmp_path):
+    """Ways a store file becomes read-only that this machine can make: a file mode (not as
+    root, who ignores it), an immutable flag and a read-only bind mount (as root)."""
+    import os
+    import shutil
+
+    cases = []
+    if os.geteuid() != 0:
+        folder = tmp_path / "mode"
+        folder.mkdir()
+        cases.append(("mode", folder, lambda f: (f.chmod(0o444), f.parent.chmod(0o555)),
+                      lambda f: (f.parent.chmod(0o755), f.chmod(0o644))))
+    if shutil.which("chattr") and os.geteuid() == 0:
+        folder = tmp_path / "immutable"
+        folder.mkdir()
+        cases.append(("immutable", folder,
+                      lambda f: subprocess.run(["chattr", "+i", str(f)], check=True),
+                      lambda f: subprocess.run(["chattr", "-i", str(f)], check=False)))
+    if shutil.which("mount") and os.geteuid() == 0:
+        cases.append(("mount", tmp_path / "mounted", None, None))
+    return cases
+
+
+def test_a_read_only_store_opens_for_reading_and_refuses_writes(tmp_path):
+    ran = []
+    for name, folder, lock, unlock in _read_only_cases(tmp_path):
+        source = tmp_path / f"{name}-source"
+        source.mkdir()
+        with Store(source / "s.sqlite") as store:
+            store.put(record(1, measures={"a": 1.0}))
+            store.put_scalars("r", 1, {"loss": 2.0})
+        if name == "mount":
+            folder.mkdir()
+            ok = subprocess.run(["mount", "--bind", str(source), str(folder)]).returncode == 0
+            ok = ok and subprocess.run(["mount", "-o", "remount,bind,ro", str(folder)]
+                                       ).returncode == 0
+            if not ok:
+                subprocess.run(["umount", str(folder)], check=False)
+                continue
+            path = folder / "s.sqlite"
+        else:
+            path = folder / "s.sqlite"
+            path.write_bytes((source / "s.sqlite").read_bytes())
+            try:
+                lock(path)
+            except (subprocess.CalledProcessError, OSError):
+                continue
+        try:
+            with Store(path) as store:
+                assert store.read_only, name
+                assert [r.measures for r in store.records(run="r")] == [{"a": 1.0}]
+                assert store.scalars("r") == [(1, "loss", 2.0)]
+                with pytest.raises(StoreError, match=r"is read-only \(.+\): results cannot be"):
+                    store.put(record(2))
+                with pytest.raises(StoreError, match="is read-only"):
+                    store.put_scalars("r", 2, {"loss": 1.0})
+            ran.append(name)
+        finally:
+            if name == "mount":
+                if subprocess.run(["umount", str(folder)]).returncode:
+                    subprocess.run(["umount", "-l", str(folder)], check=False)
+            else:
+                unlock(path)
+    print("read-only cases tried:", ran)
+    if not ran:
+        pytest.skip("this machine can make no read-only file here")
+
+
+@pytest.mark.parametrize("path", [None, 123, ""])
+def test_a_store_path_must_be_a_path(path):
+    with pytest.raises(TypeError, match=r"^The 'path' argument of Store must be a file path"):
+        Store(path)
+
+
+def test_a_folder_or_a_non_numeric_schema_is_a_clear_error(tmp_path):
+    with pytest.raises(StoreError, match="is a folder, not a store file"):
+        Store(tmp_path)
+    path = tmp_path / "odd.sqlite"
+    Store(path).close()
+    conn = sqlite3.connect(path)
+    conn.execute("UPDATE meta SET value='two' WHERE key='schema_version'")
+    conn.commit()
+    conn.close()
+    with pytest.raises(StoreError, match="its schema version is 'two', not a number"):
+        Store(path)

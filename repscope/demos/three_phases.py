@@ -48,7 +48,6 @@ and α. ``run(live=True)`` trains in the background while a scrubber watches the
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -211,7 +210,8 @@ def run(size: str | None = None, *, seed: int = 0, folder: str | Path | None = N
         returned run's ``scrubber()`` adds each checkpoint as it lands and shades each phase as
         soon as it is detected, and the kernel stays free. ``run.wait()`` blocks until done.
     threads : int, optional
-        Torch threads for training; default two where there are two cores, else one. The
+        Torch threads for training; default two where torch has two (it follows the cores,
+        or ``OMP_NUM_THREADS``), else one. The
         recipe was measured with one; on this project's 2-core machine two give the same
         phases and values (to 4 digits, seeds 0–4) 1.8× faster (``three_phases_seeds.py
         --threads``). The scan uses every core.
@@ -224,7 +224,7 @@ def run(size: str | None = None, *, seed: int = 0, folder: str | Path | None = N
         in the store, as the run's training scalars); ``facts["phases"]`` is the phase table
         and ``facts["seconds"]`` the wall time of training and of the scan.
     """
-    threads = min(2, os.cpu_count() or 1) if threads is None else check_int(
+    threads = min(2, torch.get_num_threads()) if threads is None else check_int(
         threads, name="threads", func="three_phases.run", low=1)
     size = demo_size(size, "three_phases.run")
     steps, n_probe = SIZES[size]

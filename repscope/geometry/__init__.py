@@ -5,6 +5,7 @@ Every function takes a ``numpy.ndarray`` or ``torch.Tensor`` of shape ``(n_sampl
 default, and returns Python floats (arrays of shape ``(batch,)`` for a batch).
 """
 
+from ._memory import InsufficientMemoryError
 from .cka import linear_cka
 from .diffusion import (
     diffusion_operator,
@@ -22,6 +23,7 @@ from .summary import SpectralSummary, spectral_summary
 
 __all__ = [
     "FitRangeWarning",
+    "InsufficientMemoryError",
     "PowerLawFit",
     "SpectralSummary",
     "Spectrum",

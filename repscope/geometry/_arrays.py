@@ -76,7 +76,28 @@ def _to_tensor(x: Any, *, name: str, func: str) -> tuple[torch.Tensor, Literal["
         fail(name, func, _ARRAY, _describe(x), error=TypeError)
     if arr.dtype == np.bool_ or arr.dtype.kind not in "iuf":
         fail(name, func, "a real numeric array", f"dtype {arr.dtype}", error=TypeError)
+    if arr.dtype not in _TORCH_NUMPY:  # float128, uint16/32/64: torch has no such dtype
+        with np.errstate(over="ignore"):  # out of float64's range: caught as non-finite
+            arr = arr.astype(np.float64)
     return torch.from_numpy(np.ascontiguousarray(arr)), "numpy"
+
+
+#: numpy dtypes torch can hold as they are.
+_TORCH_NUMPY = tuple(np.dtype(t) for t in ("float16", "float32", "float64", "int8", "int16",
+                                            "int32", "int64", "uint8"))
+
+
+def unit_scale(data: torch.Tensor, dims: tuple[int, ...] = (-2, -1)) -> tuple[torch.Tensor,
+                                                                              torch.Tensor]:
+    """``data / s`` and ``s``, the largest magnitude along ``dims`` (1 where the data are 0).
+
+    Every product of the data (covariances, Gram matrices, squared distances) is formed on the
+    scaled data, whose entries are at most 1: nothing overflows at 1e200 or underflows at
+    1e-200, and the scale-invariant measures do not change with the data's scale.
+    """
+    scale = data.abs().amax(dim=dims, keepdim=True)
+    scale = torch.where(scale > 0, scale, torch.ones_like(scale))
+    return data / scale, scale
 
 
 def _is_int(x: torch.Tensor) -> bool:

@@ -7,7 +7,7 @@ from typing import Any
 import torch
 
 from .._validation import fail
-from ._arrays import as_batch, check_dtype
+from ._arrays import as_batch, check_dtype, unit_scale
 
 
 def linear_cka(x: Any, y: Any, *, dtype: torch.dtype | None = None) -> Any:
@@ -50,8 +50,9 @@ def linear_cka(x: Any, y: Any, *, dtype: torch.dtype | None = None) -> Any:
         got = tuple(by.data.shape) if by.batched else (by.n_samples, by.n_features)
         fail("y", func, f"an array of the same samples as 'x', shape {lead} + (n_features,)",
              f"shape {got}")
-    xc = bx.data - bx.data.mean(dim=-2, keepdim=True)
-    yc = by.data.to(xc.device) - by.data.to(xc.device).mean(dim=-2, keepdim=True)
+    xc, _ = unit_scale(bx.data - bx.data.mean(dim=-2, keepdim=True))  # CKA is scale-free
+    yd = by.data.to(xc.device)
+    yc, _ = unit_scale(yd - yd.mean(dim=-2, keepdim=True))
     n, dx, dy = xc.shape[-2], xc.shape[-1], yc.shape[-1]
     if n <= max(dx, dy):
         kx, ky = xc @ xc.mT, yc @ yc.mT

@@ -13,135 +13,39 @@ so one ``eigvalsh`` call gives the whole spectrum; every ``t`` is then a cheap f
 
 from __future__ import annotations
 
-import math
-import numbers
 from typing import Any, Literal
 
 import numpy as np
 import torch
 
-from .._validation import _describe, check_int, check_option, check_real, fail, warn
-from ._arrays import as_batch, check_dtype
+from .._validation import check_int, check_option, fail
+from ._arrays import Batch, as_batch, check_dtype
+from ._kernel import (
+    Sigma,
+    check_sigma,
+    check_t,
+    entropy_bits,
+    kth_smallest,
+    operator,
+    resolve_sigma_values,
+)
+from ._memory import check_memory, square_bytes
 
-Sigma = float | Literal["median", "sqrt_dim"]
-_SIGMA_OPTIONS = ("median", "sqrt_dim")
-_EXACT_SELECT = 1 << 22  # below this many entries, order statistics use torch.kthvalue directly
-
-
-def check_sigma(sigma: Any, *, func: str) -> float | str:
-    """Validate ``sigma``: a positive real number, ``"median"`` or ``"sqrt_dim"``."""
-    if isinstance(sigma, str):
-        return check_option(sigma, name="sigma", func=func, options=_SIGMA_OPTIONS)
-    if isinstance(sigma, bool) or not isinstance(sigma, numbers.Real):
-        fail("sigma", func, "a positive real number, 'median' or 'sqrt_dim'", _describe(sigma),
-             error=TypeError)
-    return check_real(sigma, name="sigma", func=func, low=0.0, low_inclusive=False)
-
-
-def check_t(t: Any, *, func: str) -> float:
-    """Validate the diffusion time ``t`` (a real number > 0)."""
-    return check_real(t, name="t", func=func, low=0.0, low_inclusive=False)
+__all__ = ["diffusion_operator", "diffusion_spectrum", "dse", "dse_from_eigenvalues",
+           "kth_smallest", "resolve_sigma"]
 
 
-def squared_distances(x: torch.Tensor) -> torch.Tensor:
-    """Pairwise squared Euclidean distances ``(B, N, N)`` of ``x`` ``(B, N, D)``, zero diagonal.
-
-    Matmul identity on the column-centred points (translation-invariant and accurate to a few
-    ulps of ||x||^2), clamped at 0. One N x N allocation; every later step works in place.
-    """
-    x = x - x.mean(dim=-2, keepdim=True)
-    sq = (x * x).sum(dim=-1)
-    d2 = torch.baddbmm(sq.unsqueeze(-1), x, x.transpose(-1, -2), alpha=-2.0)
-    d2.add_(sq.unsqueeze(-2)).clamp_(min=0.0)
-    d2.diagonal(dim1=-2, dim2=-1).zero_()
-    return d2
-
-
-def kth_smallest(flat: torch.Tensor, ks: list[int]) -> list[float]:
-    """The ``k``-th smallest entries (1-based) of a 1-D tensor, for each ``k`` in ``ks``.
-
-    Exact. Large inputs are bracketed from a fixed-seed sample of 2^20 entries, counted in
-    chunks, and only the bracket is selected from (``torch.kthvalue`` on 4e8 entries takes ~20 s).
-    """
-    n = flat.numel()
-    if n <= _EXACT_SELECT:
-        return [float(torch.kthvalue(flat, k).values) for k in ks]
-    gen = torch.Generator(device=flat.device).manual_seed(0)
-    sample = flat[torch.randint(n, (1 << 20,), generator=gen, device=flat.device)].sort().values
-    return [_select_bracketed(flat, k, sample) for k in ks]
-
-
-def _select_bracketed(flat: torch.Tensor, k: int, sample: torch.Tensor) -> float:
-    n, s = flat.numel(), sample.numel()
-    q = k / n
-    half = 8.0 * math.sqrt(q * (1.0 - q) / s) + 1.0 / s  # 8 standard errors of the quantile
-    lo = sample[max(int((q - half) * s), 0)]
-    hi = sample[min(int((q + half) * s), s - 1)]
-    chunks = flat.split(1 << 24)
-    below = sum(int((c < lo).sum()) for c in chunks)
-    inside = sum(int(((c >= lo) & (c <= hi)).sum()) for c in chunks)
-    if not below < k <= below + inside or inside > (1 << 24):  # missed (p < 1e-14) or ties
-        return float(torch.kthvalue(flat, k).values)
-    if bool(lo == hi):
-        return float(lo)
-    kept = torch.cat([c[(c >= lo) & (c <= hi)] for c in chunks])
-    return float(torch.kthvalue(kept, k - below).values)
-
-
-def median_distance(d2: torch.Tensor, floor: float = 0.0) -> float:
-    """Median Euclidean distance over distinct pairs ``i < j`` of one ``(N, N)`` matrix ``d2``.
-
-    The flattened matrix holds the ``N`` diagonal zeros and every pair twice, so the median over
-    the ``m = N(N-1)/2`` pairs is found among its order statistics ``N + m`` (and ``N + m + 1``).
-    Squared distances ``<= floor`` (rounding noise of duplicated points) count as 0. Such pairs
-    count in the median; if they are the majority, the median over the other pairs is used
-    instead, with a warning.
-    """
-    n = d2.shape[-1]
-    flat = d2.reshape(-1)
-    value = _median_from(flat, n, n * (n - 1) // 2)
-    if value**2 <= floor:
-        zeros = int((flat <= floor).sum())
-        m = (flat.numel() - zeros) // 2
-        if m == 0:
-            warn("All points coincide: the kernel is all ones whatever sigma, and DSE is 0; "
-                 "sigma='median' falls back to sigma=1.")
-            return 1.0
-        warn("More than half of the pairs of points coincide (median distance 0); "
-             "sigma='median' uses the median over the pairs at positive distance.")
-        value = _median_from(flat, zeros, m)
-    return value
-
-
-def _median_from(flat: torch.Tensor, offset: int, m: int) -> float:
-    ks = [offset + m] if m % 2 else [offset + m, offset + m + 1]
-    return sum(math.sqrt(max(v, 0.0)) for v in kth_smallest(flat, ks)) / len(ks)
-
-
-def noise_floor(x: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
-    """Per batch element, a bound on the rounding error of squared distances of ``x``
-    ``(B, N, D)`` computed in ``dtype``: smaller values are 0 (duplicated points)."""
-    return 16.0 * torch.finfo(dtype).eps * (x * x).sum(dim=-1).amax(dim=-1)
-
-
-def resolve_sigma_values(sigma: float | str, d2: torch.Tensor, x: torch.Tensor) -> list[float]:
-    """The numeric bandwidth for each batch element of ``x`` ``(B, N, D)``, ``d2`` its squared
-    distances ``(B, N, N)``."""
-    if sigma == "median":
-        floors = noise_floor(x, d2.dtype).tolist()
-        return [median_distance(d2[b], floors[b]) for b in range(d2.shape[0])]
-    value = math.sqrt(x.shape[-1]) if sigma == "sqrt_dim" else float(sigma)
-    return [value] * d2.shape[0]
-
-
-def _operator(x: torch.Tensor, sigma: float | str) -> torch.Tensor:
-    """``M = D^-1/2 K D^-1/2`` for ``x`` ``(B, N, D)``, built in place in one N x N buffer."""
-    m = squared_distances(x)
-    sigmas = resolve_sigma_values(sigma, m, x)
-    coef = torch.tensor([-0.5 / s**2 for s in sigmas], dtype=m.dtype, device=m.device)
-    m.mul_(coef[:, None, None]).exp_()
-    r = m.sum(dim=-1).rsqrt_()
-    return m.mul_(r.unsqueeze(-1)).mul_(r.unsqueeze(-2))
+def _guard(batch: Batch, func: str, copies: float, *, lanczos: bool = True) -> None:
+    """Refuse an N × N computation that cannot fit, before allocating (see ``_memory``)."""
+    b, n, dtype = batch.data.shape[0], batch.n_samples, batch.data.dtype
+    advice = "Use a subsample of the points."
+    if lanczos:
+        advice = (f"Use method='lanczos' (the operator once, in float32: "
+                  f"{square_bytes(b, n, torch.float32, 1) / 1e9:.3g} GB) or a subsample of the "
+                  "points.")
+    check_memory(square_bytes(b, n, dtype, copies), func=func, device=batch.data.device,
+                 got=f"{b} × {n} points", advice=advice,
+                 what=f"the {n} × {n} operator in {str(dtype).replace('torch.', '')}")
 
 
 def diffusion_operator(x: Any, *, sigma: Sigma = 10.0, dtype: torch.dtype | None = None) -> Any:
@@ -169,7 +73,8 @@ def diffusion_operator(x: Any, *, sigma: Sigma = 10.0, dtype: torch.dtype | None
     func = "diffusion_operator"
     sigma = check_sigma(sigma, func=func)
     batch = as_batch(x, func=func, dtype=check_dtype(dtype, func=func))
-    return batch.output_array(_operator(batch.data, sigma))
+    _guard(batch, func, 1, lanczos=False)
+    return batch.output_array(operator(batch.data, sigma))
 
 
 def resolve_sigma(x: Any, *, sigma: Sigma = "median", dtype: torch.dtype | None = None) -> Any:
@@ -196,8 +101,9 @@ def resolve_sigma(x: Any, *, sigma: Sigma = "median", dtype: torch.dtype | None 
     func = "resolve_sigma"
     sigma = check_sigma(sigma, func=func)
     batch = as_batch(x, func=func, dtype=check_dtype(dtype, func=func))
-    d2 = squared_distances(batch.data) if sigma == "median" else batch.data
-    values = resolve_sigma_values(sigma, d2, batch.data)
+    if sigma == "median":
+        _guard(batch, func, 1, lanczos=False)
+    values = resolve_sigma_values(sigma, batch.data)
     return batch.output(torch.tensor(values, dtype=torch.float64, device=batch.data.device))
 
 
@@ -230,17 +136,9 @@ def diffusion_spectrum(x: Any, *, sigma: Sigma = 10.0, dtype: torch.dtype | None
     func = "diffusion_spectrum"
     sigma = check_sigma(sigma, func=func)
     batch = as_batch(x, func=func, dtype=check_dtype(dtype, func=func))
-    eigenvalues = torch.linalg.eigvalsh(_operator(batch.data, sigma)).flip(-1)
+    _guard(batch, func, 2)
+    eigenvalues = torch.linalg.eigvalsh(operator(batch.data, sigma)).flip(-1)
     return batch.output_array(eigenvalues)
-
-
-def entropy_bits(eigenvalues: torch.Tensor, t: float) -> torch.Tensor:
-    """``H = -sum_i p_i log2 p_i``, ``p_i = |l_i|^t / sum_j |l_j|^t``, along the last axis."""
-    lam = eigenvalues.abs()
-    lam = lam / lam.amax(dim=-1, keepdim=True)  # scale-free; no overflow for any t
-    weights = lam.pow(t)
-    p = weights / weights.sum(dim=-1, keepdim=True)
-    return torch.special.entr(p).sum(dim=-1) / math.log(2.0)
 
 
 def dse_from_eigenvalues(eigenvalues: Any, *, t: float = 1.0) -> Any:
@@ -377,7 +275,13 @@ def dse(
     if method == "lanczos" and batch.n_samples > 4 * options["n_top"]:
         from .diffusion_approx import lanczos_entropy
 
+        n = batch.n_samples
+        check_memory(square_bytes(1, n, torch.float32, 1), func=func, got=f"{n} points",
+                     device=batch.data.device, what=f"the {n} × {n} operator in float32",
+                     advice="Use a subsample of the points.")
+
         values = torch.stack([lanczos_entropy(xb, sigma, t, seed=seed, **options)[0]
                               for xb in batch.data])
         return batch.output(values.to(compute_dtype))
-    return batch.output(entropy_bits(torch.linalg.eigvalsh(_operator(batch.data, sigma)), t))
+    _guard(batch, func, 2)
+    return batch.output(entropy_bits(torch.linalg.eigvalsh(operator(batch.data, sigma)), t))

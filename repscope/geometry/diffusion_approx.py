@@ -39,7 +39,7 @@ from typing import Any
 
 import torch
 
-from .diffusion import median_distance, noise_floor
+from ._kernel import median_distance, noise_floor
 
 _LN2 = math.log(2.0)
 _BLOCK = 64  # columns per block of the Krylov space for the top eigenpairs
@@ -60,6 +60,8 @@ def operator_float32(
     """
     x64 = x.to(torch.float64)
     centred = x64 - x64.mean(dim=0)
+    scale = float(centred.abs().max()) or 1.0  # products of points of magnitude <= 1
+    centred = centred / scale
     sq = (centred * centred).sum(dim=1).to(torch.float32)
     centred = centred.to(torch.float32)
     n = x.shape[0]
@@ -69,17 +71,19 @@ def operator_float32(
         block.mul_(-2.0).add_(sq[s:e, None]).add_(sq[None, :]).clamp_(min=0.0)
         block.diagonal(offset=s).zero_()
     if sigma == "median":
-        sigma = median_distance(m, float(noise_floor(x64[None], torch.float32)[0]))
-    elif sigma == "sqrt_dim":
-        sigma = math.sqrt(x.shape[1])
+        width = median_distance(m, float(noise_floor(centred[None], torch.float32)[0]))
+    else:
+        width = (math.sqrt(x.shape[1]) if sigma == "sqrt_dim" else float(sigma)) / scale
+    coef = float(torch.tensor(width, dtype=torch.float64).reciprocal().square().mul(-0.5))
     d = torch.empty(n, dtype=torch.float64, device=x.device)
     for s, e in _chunks(n):
-        block = m[s:e].mul_(-0.5 / float(sigma) ** 2).exp_()
+        block = m[s:e]
+        block.copy_(torch.where(block > 0, block * coef, 0.0)).exp_()
         d[s:e] = block.sum(dim=1)  # cascade summation, ~1e-7 relative
     r = d.rsqrt().to(torch.float32)
     for s, e in _chunks(n):
         m[s:e].mul_(r[s:e, None]).mul_(r[None, :])
-    return m, d, float(sigma)
+    return m, d, width * scale
 
 
 def _times_m(m: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
@@ -106,7 +110,7 @@ def top_eigenpairs(
     basis = torch.empty(n, 1 + depth * block, dtype=d.dtype, device=d.device)
     products = torch.empty(n, depth * block, dtype=d.dtype, device=d.device)
     basis[:, :1] = v1
-    w = torch.randn(n, block, generator=gen, dtype=d.dtype, device=d.device)
+    w = torch.randn(n, block, generator=gen, dtype=d.dtype).to(d.device)  # CPU draws
     for j in range(depth):
         cols = slice(1 + j * block, 1 + (j + 1) * block)
         basis[:, cols] = torch.linalg.qr(_orthogonalize(w, basis[:, : cols.start])).Q
@@ -132,7 +136,7 @@ def lanczos_quadrature(
     kept as rows ``(n_probes, N)``; ``q M = (M q)^T`` since ``M`` is symmetric.
     """
     n, dt, dev = m.shape[0], v.dtype, v.device
-    z = torch.randint(0, 2, (n_probes, n), generator=gen, device=dev).to(dt).mul_(2).sub_(1)
+    z = torch.randint(0, 2, (n_probes, n), generator=gen).to(dev, dt).mul_(2).sub_(1)
     z -= (z @ v) @ v.T
     norm2 = (z * z).sum(dim=1)
     q = z / norm2.sqrt().clamp_min(1e-300)[:, None]
@@ -193,7 +197,7 @@ def lanczos_entropy(
     ``sigma`` (the number used), ``stderr`` (standard error of the estimate from the spread over
     the probes, bits) and ``residual`` (the largest residual norm of the top 10 Ritz pairs).
     """
-    gen = torch.Generator(device=x.device).manual_seed(seed)
+    gen = torch.Generator().manual_seed(seed)  # on the CPU: the same draws on every device
     m, d, sigma_value = operator_float32(x, sigma)
     top, v, residual = top_eigenpairs(m, d, max(2, min(n_top, x.shape[0] // 4)), gen)
     nodes, weights = lanczos_quadrature(m, v, n_probes, n_steps, gen)

@@ -9,15 +9,17 @@ import torch
 
 from .._validation import _describe, check_int, check_option, fail, warn
 from ._arrays import as_batch, check_dtype
-from .diffusion import (
+from ._kernel import (
     Sigma,
-    _operator,
+    bandwidths,
     check_sigma,
     check_t,
     entropy_bits,
-    resolve_sigma_values,
+    kernel_operator,
+    prepare,
     squared_distances,
 )
+from ._memory import check_memory, square_bytes
 
 _FUNC = "dsmi"
 _KINDS = ("auto", "discrete", "scalar", "vector")
@@ -79,6 +81,9 @@ def label_groups(labels: np.ndarray, kind: str, n_clusters: int, seed: int) -> n
             return np.zeros(labels.shape[0], dtype=np.int64)
         scaled = (labels - low) / (high - low)
         return np.digitize(scaled, np.linspace(0.0, 1.0, n_clusters + 1)[:-1])
+    if n_clusters >= labels.shape[0]:
+        fail("n_clusters", _FUNC, f"fewer than the number of points ({labels.shape[0]}) for "
+             "kind='vector' (spectral clustering of the labels)", repr(n_clusters))
     from sklearn.cluster import SpectralClustering
 
     clustering = SpectralClustering(n_clusters=n_clusters, affinity="nearest_neighbors",
@@ -132,7 +137,8 @@ def dsmi(
     n_clusters : int >= 2, default 10
         Bins (scalar labels) or clusters (vector labels).
     seed : int >= 0, default 0
-        Seeds the subsets (a torch Generator on x's device) and the spectral clustering.
+        Seeds the subsets (drawn on the CPU, so the same on every device) and the spectral
+        clustering.
     dtype : torch.float64 (default) or torch.float32
 
     Returns
@@ -172,18 +178,30 @@ def dsmi(
     points = batch.data[0]
     n = points.shape[0]
     groups = label_groups(_labels_array(labels, n), kind, n_clusters, seed)
-    if isinstance(sigma, str):
-        sigma = resolve_sigma_values(sigma, squared_distances(batch.data), batch.data)[0]
-    gen = torch.Generator(device=points.device).manual_seed(seed)
+    largest = int(np.bincount(groups).max())
+    need = max(square_bytes(1, n, points.dtype, 1) if sigma == "median" else 0.0,
+               square_bytes(n_repeats + 1, largest, points.dtype, 2))
+    check_memory(need, func=_FUNC, device=points.device, got=f"{n} points, {largest} in the "
+                 f"largest group", what=f"{n_repeats + 1} operators of {largest} × {largest}"
+                 + (f" and the {n} × {n} distances for sigma='median'" if sigma == "median"
+                    else ""),
+                 advice="Use a subsample of the points, fewer n_repeats, or a numeric sigma.")
+    prepared, scale = prepare(batch.data)
+    points = prepared[0]  # every subset in the units of all of x (one bandwidth)
+    d2 = squared_distances(prepared) if sigma == "median" else prepared
+    width = bandwidths(sigma, d2, prepared, scale)[0]
+    del d2
+    gen = torch.Generator().manual_seed(seed)  # drawn on the CPU: the same subsets anywhere
     total = 0.0
     for group in np.unique(groups):
         members = np.flatnonzero(groups == group)
         size = members.size
         if size < 2:
             continue
-        weights = torch.ones(n_repeats, n, dtype=points.dtype, device=points.device)
+        weights = torch.ones(n_repeats, n, dtype=torch.float64)
         subsets = torch.multinomial(weights, size, replacement=False, generator=gen)
-        index = torch.cat([torch.as_tensor(members, device=points.device)[None], subsets])
-        entropies = entropy_bits(torch.linalg.eigvalsh(_operator(points[index], sigma)), t)
+        index = torch.cat([torch.as_tensor(members)[None], subsets]).to(points.device)
+        operators = kernel_operator(points[index], [width] * len(index))
+        entropies = entropy_bits(torch.linalg.eigvalsh(operators), t)
         total += size / n * float(entropies[1:].mean() - entropies[0])
     return total

@@ -15,7 +15,7 @@ from typing import Any, Literal
 import torch
 
 from .._validation import check_int, check_option
-from ._arrays import Batch, as_batch, check_dtype
+from ._arrays import Batch, as_batch, check_dtype, unit_scale
 
 SpectrumKind = Literal["covariance", "singular"]
 SPECTRUM_KINDS = ("covariance", "singular")
@@ -84,11 +84,20 @@ def second_moment_eigenvalues(data: torch.Tensor, *, center: bool) -> torch.Tens
     ``data`` has shape ``(B, N, D)``; the result ``(B, min(N, D))``. Uses the ``D × D`` or the
     ``N × N`` product, whichever is smaller.
     """
+    eig, scale = _scaled_eigenvalues(data, center=center)
+    return eig * scale.reshape(-1, 1) ** 2
+
+
+def _scaled_eigenvalues(data: torch.Tensor, *, center: bool) -> tuple[torch.Tensor,
+                                                                     torch.Tensor]:
+    """Eigenvalues of the second moment of ``data / s`` and the scale ``s`` per batch element
+    (see :func:`~repscope.geometry._arrays.unit_scale`)."""
     if center:
         data = data - data.mean(dim=-2, keepdim=True)
+    data, scale = unit_scale(data)
     n, d = data.shape[-2:]
     gram = data.mT @ data if d <= n else data @ data.mT
-    return torch.linalg.eigvalsh(gram).flip(-1).clamp_min_(0)
+    return torch.linalg.eigvalsh(gram).flip(-1).clamp_min_(0), scale.reshape(-1)
 
 
 def spectrum(
@@ -141,10 +150,10 @@ def spectrum_of_batch(
 ) -> Spectrum:
     """:func:`spectrum` on already validated input."""
     centered = kind == "covariance"
-    eig = second_moment_eigenvalues(batch.data, center=centered)
+    eig, scale = _scaled_eigenvalues(batch.data, center=centered)
     if max_components is not None:
         eig = eig[..., :max_components]
-    total = eig.sum(dim=-1)
+    total = eig.sum(dim=-1) * scale**2  # inf where the true total is beyond the dtype's range
     if centered:
         total = total / max(batch.n_samples - 1, 1)
     norm = eig.sum(dim=-1, keepdim=True)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import torch
 
-from .._validation import _describe, fail
+from .._validation import RepscopeWarning, _describe, fail, warn
 from .base import (
     Checkpoint,
     FileCheckpoint,
@@ -33,17 +33,29 @@ def step_from_name(name: str) -> int | None:
 
     A number counts only after a keyword (``step``, ``checkpoint``, ``ckpt``, ``iter``,
     ``global_step``; the last one wins) or as the whole name, so ``resnet50.pt`` has no step.
+    Dots before the file's suffix are part of the name (``run.v2.step_4.safetensors``,
+    ``lr0.001_step_5.pt``), and suffixes are matched in any case (``step_8.PT``).
 
     Examples
     --------
     >>> step_from_name("checkpoint-500"), step_from_name("vit16_step=12.pt"), step_from_name("x")
     (500, 12, None)
+    >>> step_from_name("run.v2.step_4.safetensors"), step_from_name("lr0.001_step_5.pt")
+    (4, 5)
     """
-    stem = name.split(".")[0]
+    stem = name
+    suffix = Path(name).suffix
+    if suffix.lower() in (*WEIGHT_SUFFIXES, ".bin"):
+        stem = name[: -len(suffix)]
     matches = _STEP.findall(stem)
     if matches:
         return int(matches[-1])
     return int(stem) if _NUMBER.fullmatch(stem) else None
+
+
+class SkippedCheckpointWarning(RepscopeWarning):
+    """Files in a checkpoint folder looked like weights but were left out (the reason is in
+    the message and in ``CheckpointFolder.skipped``)."""
 
 
 class TrainerCheckpoint(Checkpoint):
@@ -135,7 +147,14 @@ class CheckpointFolder:
                  _describe(model), error=TypeError)
         self.model = model
         self.run = run or self.path.resolve().name
+        #: Weight files that were left out, and why (``[(name, reason)]``).
+        self.skipped: list[tuple[str, str]] = []
         self.checkpoints = self._find()
+        if self.skipped:
+            shown = "; ".join(f"{name}: {why}" for name, why in self.skipped[:5])
+            more = f" (and {len(self.skipped) - 5} more)" if len(self.skipped) > 5 else ""
+            warn(f"CheckpointFolder({str(self.path)!r}) skipped {len(self.skipped)} file(s): "
+                 f"{shown}{more}. See .skipped.", category=SkippedCheckpointWarning)
 
     def _find(self) -> list[Checkpoint]:
         found: dict[int, Checkpoint] = {}
@@ -162,10 +181,13 @@ class CheckpointFolder:
             if step is None:
                 return None
             return TrainerCheckpoint(step, entry, self.model)
-        if entry.suffix not in WEIGHT_SUFFIXES or entry.name in ("optimizer.pt", "scheduler.pt"):
+        if (entry.suffix.lower() not in WEIGHT_SUFFIXES
+                or entry.name in ("optimizer.pt", "scheduler.pt")):
             return None
         step = step_from_name(entry.name)
         if step is None:
+            self.skipped.append((entry.name, "no step in its name (name it step_<n>"
+                                 f"{entry.suffix}, or checkpoint-<n>)"))
             return None
         if self.model is None:
             fail("model", "CheckpointFolder",

@@ -56,8 +56,10 @@ _HIDDEN = {"alpha_r2", "alpha_fit_first", "alpha_fit_last"}
 
 
 def escape(text: Any) -> str:
-    """A user string made safe for HTML and for plotly's HTML-like labels."""
-    return html.escape(str(text), quote=True)
+    """A user string made safe for HTML and for plotly's HTML-like labels: ``&``, ``<`` and
+    ``>`` become entities (no tag, no script). Quotes stay as they are: the strings go into
+    text, never into an attribute, and plotly.js would show ``&quot;`` literally."""
+    return html.escape(str(text), quote=False)
 
 
 @dataclass(frozen=True)

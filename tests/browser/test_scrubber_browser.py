@@ -155,11 +155,11 @@ def test_slider_scrubs_the_figure(front_end, server, page, steps, tmp_path):
 
 def test_exported_html_scrubs_offline(tmp_path, browser):
     """The exported page renders and scrubs from ``file://`` with the network blocked, and a
-    ``<script>`` in a layer name is shown as text, never run."""
+    ``<script>`` in a layer name is shown as text, never run; a ``"`` shows as ``"``."""
     from repscope.synthetic import synthetic_trajectory
     from repscope.widgets import export_html
 
-    layer = "<script>alert(1)</script>"
+    layer = '<script>alert(1)</script> "quoted"'
     traj = synthetic_trajectory(n_steps=5, layers=(layer,), n_points=50)
     steps = list(traj.steps)
     out = export_html(traj, tmp_path / "scrubber.html")
@@ -228,7 +228,7 @@ def test_live_scrubber_replaces_its_phase_bands(server, page, tmp_path):
     assert len(phases) == 3, phases
     name = server.write_notebook("scrubber_live", [LIVE_CELL])
     with failure_report(page, tmp_path, "scrubber-live", server):
-        lab.open_notebook(page, server, name, "lab")
+        lab.open_notebook(page, server, name, "lab", reset=True)  # no restored tabs
         lab.run_all_cells(page, timeout=180)
         assert not lab.cell_errors(page), lab.cell_errors(page)
         lab.wait_for_plot_title(page, title(done.steps[-1], "h.0"), timeout=60)

@@ -7,10 +7,6 @@ runs ``repscope demo three-phases`` exactly as ``make demo`` does) shows all thr
 from __future__ import annotations
 
 import math
-import re
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,8 +14,6 @@ import torch
 
 from repscope.demos import three_phases
 from repscope.demos.zipf_bigram import ZipfBigramLanguage
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -169,22 +163,3 @@ def test_a_live_run_returns_at_once_and_ends_where_a_plain_run_does(demo, tmp_pa
                                demo.trajectory.curve("effective_rank", "ln_f"), rtol=1e-6)
     assert live.facts["phases"].phase.tolist() == demo.facts["phases"].phase.tolist()
     scrubber.stop()
-
-
-# -- the full recipe ----------------------------------------------------------------------------
-@pytest.mark.slow
-def test_make_demo_prints_all_three_phases_in_order(tmp_path):
-    """``repscope demo three-phases`` at full size, as ``make demo`` runs it."""
-    done = subprocess.run(
-        [sys.executable, "-m", "repscope", "demo", "three-phases", "--folder",
-         str(tmp_path / "run"), "--html", str(tmp_path / "demo.html")],
-        cwd=ROOT, capture_output=True, text=True, timeout=900)
-    assert done.returncode == 0, done.stderr[-3000:]
-    rows = re.findall(r"^\s*(warmup collapse|entropy-seeking|compression-seeking)\s+"
-                      r"(\d+)\s+(\d+)\s+(-?[\d.]+)\s+(-?[\d.]+)\s*$", done.stdout, re.M)
-    assert [r[0] for r in rows] == ["warmup collapse", "entropy-seeking",
-                                    "compression-seeking"], done.stdout
-    signs = [(float(r[3]) < 0, float(r[4]) > 0) for r in rows]
-    assert signs == [(True, True), (False, False), (True, True)], done.stdout
-    assert int(rows[0][2]) == int(rows[1][1]) and int(rows[1][2]) == int(rows[2][1])
-    assert (tmp_path / "demo.html").stat().st_size > 1e6

@@ -16,8 +16,8 @@ pytest.importorskip("accelerate", reason="transformers.Trainer needs accelerate 
 
 import repscope
 from repscope import Probe, geometry
-from repscope.sources.live import LiveRun
 from repscope.demos import trainer_run as trainer_runs
+from repscope.sources.live import LiveRun
 
 ROOT = Path(__file__).resolve().parents[2]
 KINDS = {"decoder": (trainer_runs.decoder_run, "last_token"),

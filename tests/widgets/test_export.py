@@ -48,6 +48,14 @@ def test_user_strings_are_escaped(tmp_path, evil_traj):
         "&lt;script&gt;alert(1)&lt;/script&gt;" in text)
 
 
+def test_quotes_in_user_strings_are_shown_as_quotes(tmp_path):
+    traj = synthetic_trajectory(n_steps=4, layers=('the "last" layer',), n_points=20,
+                                run='my "best" run')
+    text = export_html(traj, tmp_path / "q.html", include_plotlyjs="cdn").read_text()
+    assert "&quot;" not in text and "&#x27;" not in text
+    assert 'layer the \\"last\\" layer' in text  # a JSON-escaped quote in the title
+
+
 def test_plotly_js_is_inline_by_default_and_cdn_on_request(tmp_path, evil_traj):
     inline = export_html(evil_traj, tmp_path / "inline.html").read_text()
     assert 'src="https://' not in inline and len(inline) > 3_000_000  # plotly.js itself
