@@ -7,7 +7,7 @@ PIP    := $(PY) -m pip
 TORCH_SPEC ?= torch==2.13.0
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 
-.PHONY: demo test lint bench clean setup lab tour
+.PHONY: demo test lint bench clean setup lab tour docs
 
 # The venv with a CPU torch, then the package: `make demo` needs only the widgets extra (quick to
 # install); `make test` and `make lab` install the dev extra (JupyterLab, Playwright, …) on top.
@@ -44,11 +44,20 @@ lab: $(VENV)/.ready
 test: $(VENV)/.ready
 	$(PY) -m pytest -q
 
+# The documentation site (mkdocs.yml) into site/, any warning an error: the pages in docs/, the
+# API reference from the docstrings, the notebooks as committed (without outputs).
+docs: $(VENV)/.ready
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --site-dir site
+
+# ruff (lint), ruff's formatter (check only: `ruff format` fixes) and mypy on repscope/, as CI
+# runs them; `pre-commit install` runs ruff and the formatter on each commit.
 lint: $(VENV)/.ready
 	$(PY) -m ruff check repscope tests benchmarks
+	$(PY) -m ruff format --check repscope tests benchmarks
+	$(PY) -m mypy
 
 bench: $(VENV)/.ready
 	$(PY) benchmarks/geometry.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis site

@@ -31,16 +31,30 @@ class Timing:
     result: Any
 
 
-def time_calls(fns: dict[str, Callable[[], Any]], *, repeats: int) -> dict[str, Timing]:
+#: Seconds of rest before each timed call (see :func:`time_calls`).
+PAUSE_S = 0.25
+
+
+def time_calls(
+    fns: dict[str, Callable[[], Any]], *, repeats: int, pause: float | None = None
+) -> dict[str, Timing]:
     """Time several calls interleaved: one untimed warm-up each, then ``repeats`` rounds.
 
     Each round calls every function once, so a change in background load (other processes on the
-    machine) hits every side of a comparison alike instead of one side's whole block.
+    machine) hits every side of a comparison alike instead of one side's whole block. Before each
+    timed call the process rests ``pause`` seconds (default :data:`PAUSE_S`; not timed): after a
+    call, OpenBLAS's threads
+    (numpy, scipy, sklearn) busy-wait for work for ~0.1 s, and OpenMP's (torch) for a while too,
+    so a call started at once shares the cores with the previous call's spinning threads. Measured
+    here without the rest: repscope's Gram product took 27 ms right after an sklearn PCA and 13 ms
+    after its own call.
     """
+    pause = PAUSE_S if pause is None else pause
     results = {name: fn() for name, fn in fns.items()}
     times: dict[str, list[float]] = {name: [] for name in fns}
     for _ in range(repeats):
         for name, fn in fns.items():
+            time.sleep(pause)
             start = time.perf_counter()
             results[name] = fn()
             times[name].append(time.perf_counter() - start)
@@ -90,19 +104,29 @@ def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def emit_report(head: dict[str, Any], *, records: list[dict[str, Any]], notes: list[str],
-                load_at_start: Any, threads: int, out: str | None) -> None:
+def emit_report(
+    head: dict[str, Any],
+    *,
+    records: list[dict[str, Any]],
+    notes: list[str],
+    load_at_start: Any,
+    threads: int,
+    out: str | None,
+) -> None:
     """``head`` with machine, load, notes, records and pass counts, written by :func:`emit`."""
-    emit({
-        **head,
-        "load_average": {"start": load_at_start, "end": os.getloadavg()},
-        "threads": threads,
-        "machine": machine_info(),
-        "notes": notes,
-        "records": records,
-        "passed": sum(r["pass"] for r in records),
-        "failed": sum(not r["pass"] for r in records),
-    }, out)
+    emit(
+        {
+            **head,
+            "load_average": {"start": load_at_start, "end": os.getloadavg()},
+            "threads": threads,
+            "machine": machine_info(),
+            "notes": notes,
+            "records": records,
+            "passed": sum(r["pass"] for r in records),
+            "failed": sum(not r["pass"] for r in records),
+        },
+        out,
+    )
 
 
 def emit(report: dict[str, Any], out: str | None) -> None:

@@ -63,8 +63,11 @@ def worker(kind: str, name: str, n: int, t: float | None) -> dict:
         values = {str(t): dse_from_eigenvalues(spectrum, t=t) for t in T_VALUES}
         extra = {"dse": values}
     else:
-        options = {k: v.default for k, v in inspect.signature(dse).parameters.items()
-                   if k in ("n_top", "n_probes", "n_steps", "seed")}  # dse's defaults
+        options = {
+            k: v.default
+            for k, v in inspect.signature(dse).parameters.items()
+            if k in ("n_top", "n_probes", "n_steps", "seed")
+        }  # dse's defaults
         value, info = lanczos_entropy(x, sigma, t, **options)
         seconds = time.perf_counter() - start
         extra = {"t": t, "dse": float(value), **info}
@@ -92,8 +95,12 @@ def run(*args: str) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", type=int, nargs="+", default=[8000, 20000])
-    parser.add_argument("--reuse-exact", type=Path, metavar="JSONL",
-                        help="take the exact records from this earlier output where it has them")
+    parser.add_argument(
+        "--reuse-exact",
+        type=Path,
+        metavar="JSONL",
+        help="take the exact records from this earlier output where it has them",
+    )
     parser.add_argument("--worker", nargs=4, metavar=("KIND", "DATA", "N", "T"))
     args = parser.parse_args()
     if args.worker:

@@ -21,9 +21,11 @@ Sections (``--only``):
     One batched call on ``(B, N, D)`` against a Python loop of B single calls. Target: ratio >= 1.
 
 Every timing is one untimed warm-up, then ``--repeats`` calls timed with ``time.perf_counter``,
-the sides of a comparison interleaved call by call. ``*_s`` is the best of the repeats,
-``*_median_s`` their median, ``ratio = baseline_s / repscope_s`` (> 1: repscope is faster). Both
-sides get every core. The JSON goes to stdout (and ``--out``), progress to stderr.
+the sides of a comparison interleaved call by call, each after a 0.25 s rest (``--pause``) so that
+the previous call's BLAS threads, which busy-wait after a call, have gone idle. ``*_s`` is the
+best of the repeats, ``*_median_s`` their median, ``ratio = baseline_s / repscope_s`` (> 1:
+repscope is faster). Both sides get every core. The JSON goes to stdout (and ``--out``), progress
+to stderr.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import _common
 import numpy as np
 import torch
 from _common import Timing, emit_report, log, rel_diff, time_calls, use_all_cores
@@ -396,10 +399,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--repeats", type=int, default=3, metavar="N", help="timed calls after the warm-up"
     )
+    parser.add_argument(
+        "--pause",
+        type=float,
+        default=_common.PAUSE_S,
+        metavar="S",
+        help=f"seconds of rest before each timed call (default {_common.PAUSE_S}; 0: none)",
+    )
     parser.add_argument("--out", metavar="FILE", help="also write the JSON to this file")
     args = parser.parse_args(argv)
     if args.repeats < 1:
         parser.error("--repeats must be at least 1")
+    if args.pause < 0:
+        parser.error("--pause must be at least 0")
     return args
 
 
@@ -415,6 +427,7 @@ def sections_arg(text: str) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    _common.PAUSE_S = args.pause
     threads = use_all_cores()
     if args.quick:
         NOTES.append("--quick: sizes too small for the speed targets; pass/fail is indicative")
@@ -427,12 +440,19 @@ def main(argv: list[str] | None = None) -> int:
         "command": " ".join([Path(sys.executable).name, *sys.argv]),
         "quick": args.quick,
         "repeats": args.repeats,
+        "pause_s": args.pause,
         "warmup": 1,
         "statistic": "*_s: best of the repeats (sides interleaved); *_median_s: their median; "
         "ratio from the best",
     }
-    emit_report(report, records=records, notes=NOTES, load_at_start=load_at_start,
-                threads=threads, out=args.out)
+    emit_report(
+        report,
+        records=records,
+        notes=NOTES,
+        load_at_start=load_at_start,
+        threads=threads,
+        out=args.out,
+    )
     return 0
 
 

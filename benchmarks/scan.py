@@ -5,12 +5,26 @@ Run from the repository root::
     .venv/bin/python benchmarks/scan.py --quick            # 6 checkpoints: a smoke run, ~1 min
     .venv/bin/python benchmarks/scan.py --out scan.json    # 20 checkpoints: see below
     .venv/bin/python benchmarks/scan.py --repeats 3 --threads 1
+    .venv/bin/python benchmarks/scan.py --model pythia-70m --size reduced --autocast bf16 \
+        --only end_to_end,breakdown                        # Pythia-70m-shaped, see below
 
 Setup, in a temporary folder: a tiny GPTNeoX (hidden 64, 4 layers, 4 heads, vocab 512, context
 128; the config style of ``tests/fixtures_hf.py``) saved with ``save_pretrained`` (safetensors) as
 Hugging Face Trainer ``checkpoint-<step>/`` folders at 20 log-spaced steps, each step a seeded
 random walk away from the last; and 256 probe sequences of 64 random token ids (seeded), a
 quarter of them shorter and right-padded. Layers: the last-token output of every block.
+
+``--model pythia-70m``: a GPTNeoX of Pythia-70m's shape instead (6 layers, hidden 512, 8 heads,
+intermediate 2048, vocab 50304, context 2048; random weights, saved the same way). ``--size
+full``: 20 checkpoints and 2048 probe sequences of 64 tokens (Pythia's scale: too heavy for a
+2-core CPU, where the baseline alone takes ~20 min); ``--size reduced``: 5 checkpoints and 256
+sequences of 64 tokens, the same architecture. With the tiny model, ``--size reduced`` is
+``--quick``. The α fit runs over ranks 12–100 (the tracing code's) for Pythia's shape.
+
+``--autocast bf16`` (or ``fp16``) adds a second repscope side, ``Probe(..., autocast=...)``,
+timed in the same rounds against the same baseline (record ``end_to_end_autocast``); its values
+differ from the float32 baseline by the forward pass's bf16 rounding, so they are reported and
+judged against a looser tolerance (``AUTOCAST_TOLERANCE``).
 
 Sections (all always run):
 
@@ -81,18 +95,40 @@ ROOT = Path(__file__).resolve().parent.parent
 SEED = 0
 FIT_RANGE = (2, 32)  # 1-based, inclusive ranks of the α fit (hidden size 64: ranks 2 … d/2)
 RANKME_EPS = 1e-7
-MODEL = dict(
-    vocab_size=512,
-    hidden_size=64,
-    num_hidden_layers=4,
-    num_attention_heads=4,
-    intermediate_size=256,
-    max_position_embeddings=128,
-)
-SIZES = {  # checkpoints, probe sequences, tokens per sequence
-    False: dict(checkpoints=20, sequences=256, tokens=64),
-    True: dict(checkpoints=6, sequences=64, tokens=32),
+MODELS = {
+    "tiny": dict(
+        vocab_size=512,
+        hidden_size=64,
+        num_hidden_layers=4,
+        num_attention_heads=4,
+        intermediate_size=256,
+        max_position_embeddings=128,
+    ),
+    "pythia-70m": dict(  # EleutherAI/pythia-70m's config.json, random weights
+        vocab_size=50304,
+        hidden_size=512,
+        num_hidden_layers=6,
+        num_attention_heads=8,
+        intermediate_size=2048,
+        max_position_embeddings=2048,
+        rotary_pct=0.25,
+        use_parallel_residual=True,
+    ),
 }
+FIT_RANGES = {"tiny": (2, 32), "pythia-70m": (12, 100)}
+MODEL = dict(MODELS["tiny"])  # the model of this run (select_model)
+SIZES = {  # checkpoints, probe sequences, tokens per sequence
+    "tiny": {
+        "full": dict(checkpoints=20, sequences=256, tokens=64),
+        "reduced": dict(checkpoints=6, sequences=64, tokens=32),
+    },
+    "pythia-70m": {
+        "full": dict(checkpoints=20, sequences=2048, tokens=64),
+        "reduced": dict(checkpoints=5, sequences=256, tokens=64),
+    },
+}
+AUTOCAST_TOLERANCE = 5e-2  # relative, RankMe and α with a bf16/fp16 forward pass
+SECTIONS = ("end_to_end", "second_scan", "memory", "breakdown")
 MAX_STEP = 10_000
 MEMORY_AT = 5  # the checkpoint whose peak RSS the last one's is compared with
 VALUE_TOLERANCE = 1e-4
@@ -101,6 +137,14 @@ NOTES: list[str] = []
 
 # ---------------------------------------------------------------------------------------------
 # setup: checkpoints and probe
+
+
+def select_model(name: str) -> None:
+    """Make ``name`` (a key of ``MODELS``) this process's model: ``MODEL`` and ``FIT_RANGE``."""
+    global FIT_RANGE
+    MODEL.clear()
+    MODEL.update(MODELS[name])
+    FIT_RANGE = FIT_RANGES[name]
 
 
 def model_config():
@@ -159,10 +203,12 @@ def probe_layers(n_layers: int) -> list[str]:
     return [f"gpt_neox.layers.{i}" for i in range(n_layers - 1)] + ["gpt_neox.final_layer_norm"]
 
 
-def make_probe(inputs: dict[str, torch.Tensor]):
+def make_probe(inputs: dict[str, torch.Tensor], autocast: str | None = None, **options: Any):
     from repscope import Probe
 
-    return Probe(inputs, layers=probe_layers(MODEL["num_hidden_layers"]))
+    return Probe(
+        inputs, layers=probe_layers(MODEL["num_hidden_layers"]), autocast=autocast, **options
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -170,12 +216,16 @@ def make_probe(inputs: dict[str, torch.Tensor]):
 
 
 def repscope_scan(
-    folder: Path, inputs: dict[str, torch.Tensor], store: Path, on_record: Callable | None = None
+    folder: Path,
+    inputs: dict[str, torch.Tensor],
+    store: Path,
+    on_record: Callable | None = None,
+    autocast: str | None = None,
 ):
     from repscope import CheckpointFolder, Trajectory
 
     traj = Trajectory(
-        CheckpointFolder(folder), make_probe(inputs), store=store, fit_range=FIT_RANGE
+        CheckpointFolder(folder), make_probe(inputs, autocast), store=store, fit_range=FIT_RANGE
     )
     return traj.compute(progress=False, on_record=on_record)
 
@@ -320,9 +370,10 @@ def memory_status() -> dict[str, int]:
 
 
 def memory_scan(
-    folder: str, inputs: dict[str, torch.Tensor], store: str, threads: int
+    folder: str, inputs: dict[str, torch.Tensor], store: str, threads: int, model: str
 ) -> dict[str, Any]:
     """Run in a spawned process: a scan with VmRSS/VmHWM sampled after each checkpoint."""
+    select_model(model)
     set_threads(threads)  # also imports transformers and repscope before the peak is reset
 
     samples: list[dict[str, int]] = []
@@ -342,12 +393,19 @@ def memory_scan(
     return {"hwm_reset": reset, "before": before, "samples": samples}
 
 
-def run_memory(folder: Path, inputs: dict[str, torch.Tensor], work: Path) -> dict[str, Any]:
+def run_memory(
+    folder: Path, inputs: dict[str, torch.Tensor], work: Path, model: str
+) -> dict[str, Any]:
     log("memory: a scan in a fresh process, /proc/self/status after each checkpoint")
     context = multiprocessing.get_context("spawn")
     with cf.ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
         out = pool.submit(
-            memory_scan, str(folder), inputs, str(work / "memory.sqlite"), torch.get_num_threads()
+            memory_scan,
+            str(folder),
+            inputs,
+            str(work / "memory.sqlite"),
+            torch.get_num_threads(),
+            model,
         ).result()
     samples = out["samples"]
     first, last = samples[min(MEMORY_AT, len(samples)) - 1], samples[-1]
@@ -377,33 +435,76 @@ def run_memory(folder: Path, inputs: dict[str, torch.Tensor], work: Path) -> dic
 
 
 def run_end_to_end(
-    folder: Path, inputs: dict[str, torch.Tensor], work: Path, repeats: int
-) -> tuple[dict[str, Any], Path]:
+    folder: Path,
+    inputs: dict[str, torch.Tensor],
+    work: Path,
+    repeats: int,
+    autocast: str | None = None,
+) -> tuple[list[dict[str, Any]], Path]:
+    """The scan against the baseline loop, interleaved round by round; with ``autocast``, a
+    second repscope side (the same probe under ``autocast``) in the same rounds."""
     counter = iter(range(1_000_000))
+    sides = {"repscope": None, **({"repscope_autocast": autocast} if autocast else {})}
 
-    def ours() -> tuple[Any, Path]:
+    def ours(side: str) -> tuple[Any, Path]:
         store = work / f"e2e-{next(counter)}.sqlite"
-        return repscope_scan(folder, inputs, store), store
+        return repscope_scan(folder, inputs, store, autocast=sides[side]), store
 
     log("end_to_end: warm-up (repscope scan, baseline on one checkpoint)")
-    ours()
+    for side in sides:
+        ours(side)
     baseline_scan(folder, inputs, limit=1)
-    times: dict[str, list[float]] = {"repscope": [], "baseline": []}
-    counts: dict[str, int] = {}
+    times: dict[str, list[float]] = {side: [] for side in (*sides, "baseline")}
+    counts: dict[str, dict[str, int]] = {side: {} for side in sides}
+    results: dict[str, tuple[Any, Path]] = {}
     loads = []
     for round_ in range(repeats):
         loads.append(round(os.getloadavg()[0], 2))
-        log(f"end_to_end: round {round_ + 1}/{repeats}: repscope scan")
-        start = time.perf_counter()
-        with load_counters(counts):
-            traj, store = ours()
-        times["repscope"].append(time.perf_counter() - start)
-        log(f"  {times['repscope'][-1]:.2f} s; baseline loop")
+        for side in sides:
+            log(f"end_to_end: round {round_ + 1}/{repeats}: {side} scan")
+            start = time.perf_counter()
+            with load_counters(counts[side]):
+                results[side] = ours(side)
+            times[side].append(time.perf_counter() - start)
+            log(f"  {times[side][-1]:.2f} s")
+        log(f"end_to_end: round {round_ + 1}/{repeats}: baseline loop")
         start = time.perf_counter()
         base = baseline_scan(folder, inputs, keep_acts=round_ == repeats - 1)
         times["baseline"].append(time.perf_counter() - start)
         log(f"  {times['baseline'][-1]:.2f} s")
 
+    capture = capture_facts(folder, inputs, base["acts"])
+    records = [
+        end_to_end_record(
+            side,
+            results[side][0],
+            base,
+            times,
+            counts[side],
+            loads,
+            capture,
+            inputs,
+            repeats,
+            autocast=sides[side],
+        )
+        for side in sides
+    ]
+    return records, results["repscope"][1]
+
+
+def end_to_end_record(
+    side: str,
+    traj: Any,
+    base: dict[str, Any],
+    times: dict[str, list[float]],
+    counts: dict[str, int],
+    loads: list[float],
+    capture: dict[str, Any],
+    inputs: dict[str, torch.Tensor],
+    repeats: int,
+    autocast: str | None,
+) -> dict[str, Any]:
+    """One repscope side's record: times, ratio against the baseline, values compared."""
     ours_values, base_values = repscope_values(traj), base["values"]
     if set(ours_values) != set(base_values):
         raise RuntimeError(
@@ -420,15 +521,15 @@ def run_end_to_end(
         key: [rel_diff(o, b) for o, b in zip(ours_values[key], f64[key], strict=True)]
         for key in f64
     }
-    acts_diff = activation_difference(folder, inputs, base["acts"])
-
-    best = {side: min(t) for side, t in times.items()}
-    ratio = best["baseline"] / best["repscope"]
+    best = {key: min(times[key]) for key in (side, "baseline")}
+    ratio = best["baseline"] / best[side]
     max_diff = max(max(d) for d in diffs.values())
     worst = max(diffs, key=lambda k: max(diffs[k]))
     n_ckpt = len({step for step, _ in base_values})
-    record = {
-        "section": "end_to_end",
+    tolerance = VALUE_TOLERANCE if autocast is None else AUTOCAST_TOLERANCE
+    return {
+        "section": "end_to_end" if autocast is None else "end_to_end_autocast",
+        "autocast": autocast,
         "checkpoints": n_ckpt,
         "sequences": len(inputs["input_ids"]),
         "tokens": inputs["input_ids"].shape[1],
@@ -436,20 +537,20 @@ def run_end_to_end(
         "layer_mapping": "gpt_neox.layers.i (i < n-1) <-> hidden_states[i+1]; "
         "gpt_neox.final_layer_norm <-> hidden_states[n] (HF's last entry is after the final "
         "layer norm); all n layers compared",
-        "repscope_s": round(best["repscope"], 4),
-        "repscope_median_s": round(statistics.median(times["repscope"]), 4),
+        "repscope_s": round(best[side], 4),
+        "repscope_median_s": round(statistics.median(times[side]), 4),
         "baseline_s": round(best["baseline"], 4),
         "baseline_median_s": round(statistics.median(times["baseline"]), 4),
-        "rounds_s": {side: [round(t, 4) for t in ts] for side, ts in times.items()},
+        "rounds_s": {key: [round(t, 4) for t in times[key]] for key in (side, "baseline")},
         "load_average_1min_by_round": loads,
         "ratio": round(ratio, 3),
         "ratio_median": round(
-            statistics.median(times["baseline"]) / statistics.median(times["repscope"]), 3
+            statistics.median(times["baseline"]) / statistics.median(times[side]), 3
         ),
         "ratio_by_round": [
-            round(b / r, 3) for r, b in zip(times["repscope"], times["baseline"], strict=True)
+            round(b / r, 3) for r, b in zip(times[side], times["baseline"], strict=True)
         ],
-        "repscope_per_checkpoint_s": round(best["repscope"] / n_ckpt, 4),
+        "repscope_per_checkpoint_s": round(best[side] / n_ckpt, 4),
         "baseline_per_checkpoint_s": round(best["baseline"] / n_ckpt, 4),
         "repscope_loads_per_scan": {k: v / repeats for k, v in counts.items()},
         "max_rel_diff": max_diff,
@@ -462,29 +563,39 @@ def run_end_to_end(
             "baseline": list(base_values[worst]),
         },
         "max_rel_diff_vs_baseline_f64_pca": max(max(d) for d in diffs_f64.values()),
-        "activations_max_abs_diff": acts_diff,
+        **(capture if autocast is None else {}),
         "values_compared": 2 * len(diffs),
         "baseline": "per checkpoint from_pretrained; batch size 1, unpadded, float32, no_grad, "
         "output_hidden_states=True; sklearn PCA(svd_solver='full') on float32 activations; "
         "RankMe and alpha in numpy",
-        "target": f"ratio >= 5; max_rel_diff <= {VALUE_TOLERANCE:g}",
-        "checks": {"ratio": ratio >= 5, "values": max_diff <= VALUE_TOLERANCE},
+        "target": f"ratio >= 5; max_rel_diff <= {tolerance:g}"
+        + ("" if autocast is None else f" ({autocast} forward pass: bf16-size differences)"),
+        "checks": {"ratio": ratio >= 5, "values": max_diff <= tolerance},
     }
-    return record, store
 
 
-def activation_difference(
+def capture_facts(
     folder: Path, inputs: dict[str, torch.Tensor], base_acts: dict[tuple[int, str], np.ndarray]
-) -> float:
-    """Max |repscope's captured activations - the baseline's| at the last checkpoint."""
+) -> dict[str, Any]:
+    """At the last checkpoint: max |repscope's activations - the baseline's|, the batch size
+    ``"auto"`` chose, and one capture with and one without stopping after the last layer."""
     from repscope import CheckpointFolder
 
     ckpt = list(CheckpointFolder(folder))[-1]
-    captured = make_probe(inputs).capture(ckpt.load())
-    return max(
-        float(np.max(np.abs(acts.numpy() - base_acts[ckpt.step, name])))
-        for name, acts in captured.items()
-    )
+    model = ckpt.load()
+    facts: dict[str, Any] = {}
+    for label, stop_early in (("stop_early", True), ("full_forward", False)):
+        probe = make_probe(inputs, stop_early=stop_early)
+        facts[f"auto_batch_size_{label}"] = probe.batch_size_for(model)  # also learns the calls
+        start = time.perf_counter()
+        captured = probe.capture(model)
+        facts[f"capture_{label}_s"] = round(time.perf_counter() - start, 4)
+        if stop_early:
+            facts["activations_max_abs_diff"] = max(
+                float(np.max(np.abs(acts.numpy() - base_acts[ckpt.step, name])))
+                for name, acts in captured.items()
+            )
+    return facts
 
 
 def run_second_scan(
@@ -579,13 +690,41 @@ def run_breakdown(folder: Path, inputs: dict[str, torch.Tensor], work: Path) -> 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="6 checkpoints, 64 short sequences")
+    parser.add_argument(
+        "--quick", action="store_true", help="the reduced size (a smoke run with the tiny model)"
+    )
+    parser.add_argument(
+        "--model",
+        choices=sorted(MODELS),
+        default="tiny",
+        help="tiny GPTNeoX (default) or Pythia-70m's shape with random weights",
+    )
+    parser.add_argument(
+        "--size",
+        choices=("full", "reduced"),
+        default=None,
+        help="checkpoints and probe size (default full; reduced with --quick); see the docstring",
+    )
+    parser.add_argument(
+        "--autocast",
+        choices=("bf16", "fp16"),
+        default=None,
+        help="also time a repscope side with Probe(autocast=...) against the same baseline",
+    )
+    parser.add_argument(
+        "--only",
+        type=sections_arg,
+        default=list(SECTIONS),
+        metavar="SECTION[,SECTION]",
+        help=f"run only these sections, among {', '.join(SECTIONS)} (default: all); "
+        "second_scan needs end_to_end",
+    )
     parser.add_argument(
         "--repeats",
         type=int,
         default=None,
         metavar="N",
-        help="timed rounds after the warm-up (default 2; 1 with --quick)",
+        help="timed rounds after the warm-up (default 2; 1 with the reduced size)",
     )
     parser.add_argument(
         "--threads",
@@ -596,13 +735,28 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--out", metavar="FILE", help="also write the JSON to this file")
     args = parser.parse_args(argv)
+    if args.quick and args.size == "full":
+        parser.error("--quick is --size reduced: not both --quick and --size full")
+    args.size = args.size or ("reduced" if args.quick else "full")
     if args.repeats is None:
-        args.repeats = 1 if args.quick else 2
+        args.repeats = 1 if args.size == "reduced" else 2
     if args.repeats < 1:
         parser.error("--repeats must be at least 1")
     if args.threads is not None and args.threads < 1:
         parser.error("--threads must be at least 1")
+    if "second_scan" in args.only and "end_to_end" not in args.only:
+        parser.error("--only second_scan needs end_to_end (it reopens that scan's store)")
     return args
+
+
+def sections_arg(text: str) -> list[str]:
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = sorted(set(names) - set(SECTIONS))
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"unknown section(s) {unknown}; choose among {', '.join(SECTIONS)}"
+        )
+    return [name for name in SECTIONS if name in names]
 
 
 def set_threads(threads: int | None) -> int:
@@ -621,29 +775,40 @@ def set_threads(threads: int | None) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    select_model(args.model)
     threads = set_threads(args.threads)
     if args.threads is not None:
         NOTES.append(
             f"--threads {args.threads}: not every core (os.cpu_count() = {os.cpu_count()})"
         )
-    sizes = SIZES[args.quick]
-    if args.quick:
+    sizes = SIZES[args.model][args.size]
+    if args.model == "tiny" and args.size == "reduced":
         NOTES.append("--quick: sizes too small for the targets; pass/fail is indicative")
+    if args.model != "tiny" and args.size == "reduced":
+        NOTES.append(
+            f"--size reduced: {sizes['checkpoints']} checkpoints, {sizes['sequences']} probe "
+            "sequences; the model is full-size (the figure is for this size, not Pythia's 20 × "
+            "2048)"
+        )
     load_at_start = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="repscope-bench-scan-") as tmp:
         work = Path(tmp)
         folder = work / "run"
         folder.mkdir()
         steps = log_steps(sizes["checkpoints"])
-        log(f"setup: {len(steps)} checkpoints of a tiny GPTNeoX in {folder}")
+        log(f"setup: {len(steps)} checkpoints of a {args.model} GPTNeoX in {folder}")
         write_checkpoints(folder, steps)
         inputs = probe_inputs(sizes["sequences"], sizes["tokens"])
         records = []
-        e2e, store = run_end_to_end(folder, inputs, work, args.repeats)
-        records.append(e2e)
-        records.append(run_second_scan(folder, inputs, store, args.repeats))
-        records.append(run_memory(folder, inputs, work))
-        records.append(run_breakdown(folder, inputs, work))
+        if "end_to_end" in args.only:
+            e2e, store = run_end_to_end(folder, inputs, work, args.repeats, args.autocast)
+            records += e2e
+        if "second_scan" in args.only:
+            records.append(run_second_scan(folder, inputs, store, args.repeats))
+        if "memory" in args.only:
+            records.append(run_memory(folder, inputs, work, args.model))
+        if "breakdown" in args.only:
+            records.append(run_breakdown(folder, inputs, work))
         weights_kb = (folder / f"checkpoint-{steps[-1]}" / "model.safetensors").stat().st_size
     for record in records:
         record["pass"] = all(record["checks"].values())
@@ -651,6 +816,8 @@ def main(argv: list[str] | None = None) -> int:
         "benchmark": "scan",
         "command": " ".join([Path(sys.executable).name, *sys.argv]),
         "quick": args.quick,
+        "model": args.model,
+        "size": args.size,
         "repeats": args.repeats,
         "warmup": 1,
         "statistic": "*_s: best of the rounds (sides interleaved); *_median_s: their median; "
@@ -664,14 +831,21 @@ def main(argv: list[str] | None = None) -> int:
                 "tokens": sizes["tokens"],
                 "padded": "a quarter right-padded (lengths tokens/2 … tokens-1)",
                 "representation": "last_token",
-                "batch_size": 64,
+                "batch_size": "auto (see end_to_end auto_batch_size_*)",
+                "autocast": args.autocast,
             },
             "fit_range": list(FIT_RANGE),
             "store": "SQLite file in the temporary folder",
         },
     }
-    emit_report(report, records=records, notes=NOTES, load_at_start=load_at_start,
-                threads=threads, out=args.out)
+    emit_report(
+        report,
+        records=records,
+        notes=NOTES,
+        load_at_start=load_at_start,
+        threads=threads,
+        out=args.out,
+    )
     return 0
 
 

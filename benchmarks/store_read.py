@@ -43,13 +43,28 @@ def build_store(path: Path, steps: list[int], layers: int, points: int, seed: in
         records = []
         for j in range(layers):
             spectrum = np.sort(rng.dirichlet(np.ones(64)))[::-1]
-            measures = {"effective_rank": float(rng.uniform(5, 50)),
-                        "alpha": float(rng.uniform(0.5, 2)), "alpha_r2": 0.99,
-                        "alpha_fit_first": 2.0, "alpha_fit_last": 40.0,
-                        "participation_ratio": 3.0, "stable_rank": 2.0, "numerical_rank": 64.0}
-            records.append(Record(run="pythia-like", checkpoint=f"sha:{i}", layer=f"layers.{j}",
-                                  step=step, measures=measures, spectrum=spectrum,
-                                  points=rng.normal(size=(points, 2)).astype(np.float32), **key))
+            measures = {
+                "effective_rank": float(rng.uniform(5, 50)),
+                "alpha": float(rng.uniform(0.5, 2)),
+                "alpha_r2": 0.99,
+                "alpha_fit_first": 2.0,
+                "alpha_fit_last": 40.0,
+                "participation_ratio": 3.0,
+                "stable_rank": 2.0,
+                "numerical_rank": 64.0,
+            }
+            records.append(
+                Record(
+                    run="pythia-like",
+                    checkpoint=f"sha:{i}",
+                    layer=f"layers.{j}",
+                    step=step,
+                    measures=measures,
+                    spectrum=spectrum,
+                    points=rng.normal(size=(points, 2)).astype(np.float32),
+                    **key,
+                )
+            )
         store.put_checkpoint(records)
         store.put_scalars("pythia-like", step, {"loss": 10 / (1 + np.log1p(step))})
     store.close()
@@ -69,16 +84,20 @@ def main() -> None:
     from repscope.store import Store
     from repscope.widgets import Scrubber
 
-    steps = list(PYTHIA_STEPS[:args.steps]) if args.steps <= len(PYTHIA_STEPS) else list(
-        range(args.steps))
+    steps = (
+        list(PYTHIA_STEPS[: args.steps])
+        if args.steps <= len(PYTHIA_STEPS)
+        else list(range(args.steps))
+    )
     load = os.getloadavg()
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "run.sqlite"
         start = time.perf_counter()
         build_store(path, steps, args.layers, args.points)
         log(f"wrote {path.stat().st_size / 1e6:.0f} MB in {time.perf_counter() - start:.1f} s")
-        times: dict[str, list[float]] = {k: [] for k in ("scrubber", "first_read",
-                                                         "repeat_read", "baseline_read")}
+        times: dict[str, list[float]] = {
+            k: [] for k in ("scrubber", "first_read", "repeat_read", "baseline_read")
+        }
         for _ in range(args.repeats):
             t0 = time.perf_counter()
             scrubber = Scrubber(str(path))
@@ -103,17 +122,22 @@ def main() -> None:
             store.close()
             assert len(everything) == len(steps) * args.layers == len(metrics) // 8
     best = {k: round(min(v), 4) for k, v in times.items()}
-    emit({
-        "benchmark": "store_read",
-        "store": {"steps": len(steps), "layers": args.layers, "points": args.points},
-        "seconds_best": best,
-        "seconds_all": {k: [round(x, 4) for x in v] for k, v in times.items()},
-        "scrubber_under_1s": best["scrubber"] < 1.0,
-        "ratio_baseline_over_first_read": round(best["baseline_read"] / best["first_read"], 2),
-        "ratio_baseline_over_repeat_read": round(best["baseline_read"] / best["repeat_read"], 1),
-        "load_average": {"start": load, "end": os.getloadavg()},
-        "machine": machine_info(),
-    }, args.out)
+    emit(
+        {
+            "benchmark": "store_read",
+            "store": {"steps": len(steps), "layers": args.layers, "points": args.points},
+            "seconds_best": best,
+            "seconds_all": {k: [round(x, 4) for x in v] for k, v in times.items()},
+            "scrubber_under_1s": best["scrubber"] < 1.0,
+            "ratio_baseline_over_first_read": round(best["baseline_read"] / best["first_read"], 2),
+            "ratio_baseline_over_repeat_read": round(
+                best["baseline_read"] / best["repeat_read"], 1
+            ),
+            "load_average": {"start": load, "end": os.getloadavg()},
+            "machine": machine_info(),
+        },
+        args.out,
+    )
 
 
 if __name__ == "__main__":

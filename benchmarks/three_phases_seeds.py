@@ -42,16 +42,27 @@ def one_seed(seed: int, threads: int) -> dict[str, Any]:
         record = {
             "seed": seed,
             "phases": [
-                {"phase": row.phase, "start_step": int(row.start_step),
-                 "end_step": int(row.end_step), "rankme_change": round(row.rankme_change, 4),
-                 "alpha_change": round(row.alpha_change, 4)}
-                for row in table.itertuples()],
-            "rankme": {"step_0": round(float(rank.iloc[0]), 3),
-                       "trough_step": int(rank.idxmin()), "trough": round(float(rank.min()), 3),
-                       "peak_step": peak, "peak": round(float(rank[peak]), 3),
-                       "end": round(float(rank.iloc[-1]), 3)},
-            "top_eigenvalue_share": {"peak": round(float(traj.spectrum(peak, layer)[0]), 4),
-                                     "end": round(float(traj.spectrum(last, layer)[0]), 4)},
+                {
+                    "phase": row.phase,
+                    "start_step": int(row.start_step),
+                    "end_step": int(row.end_step),
+                    "rankme_change": round(row.rankme_change, 4),
+                    "alpha_change": round(row.alpha_change, 4),
+                }
+                for row in table.itertuples()
+            ],
+            "rankme": {
+                "step_0": round(float(rank.iloc[0]), 3),
+                "trough_step": int(rank.idxmin()),
+                "trough": round(float(rank.min()), 3),
+                "peak_step": peak,
+                "peak": round(float(rank[peak]), 3),
+                "end": round(float(rank.iloc[-1]), 3),
+            },
+            "top_eigenvalue_share": {
+                "peak": round(float(traj.spectrum(peak, layer)[0]), 4),
+                "end": round(float(traj.spectrum(last, layer)[0]), 4),
+            },
             "final_heldout_loss": round(float(demo.history.heldout_loss.iloc[-1]), 4),
             "seconds": {k: round(v, 1) for k, v in demo.facts["seconds"].items()},
         }
@@ -72,8 +83,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seeds", default="0-4", help="a range (0-4) or a list (0,3,7)")
     parser.add_argument("--jobs", type=int, default=1, help="seeds run at once (processes)")
-    parser.add_argument("--threads", type=int, default=None,
-                        help="torch threads per training (default: the demo's, 2 on 2 cores)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="torch threads per training (default: the demo's, 2 on 2 cores)",
+    )
     parser.add_argument("--out", help="also write the JSON here")
     args = parser.parse_args()
     load = os.getloadavg()
@@ -83,15 +98,25 @@ def main() -> None:
         futures = {pool.submit(one_seed, s, args.threads): s for s in seeds}
         for future in cf.as_completed(futures):
             record = future.result()
-            log(f"seed {record['seed']}: {[p['phase'] for p in record['phases']]} "
-                f"({record['wall_s']} s)")
+            log(
+                f"seed {record['seed']}: {[p['phase'] for p in record['phases']]} "
+                f"({record['wall_s']} s)"
+            )
             records.append(record)
     records.sort(key=lambda r: r["seed"])
-    emit_report({"benchmark": "three_phases_seeds", "seeds": seeds, "jobs": args.jobs,
-                 "expected": EXPECTED},
-                records=records, load_at_start=load, threads=args.threads or 0, out=args.out,
-                notes=["A seed passes when its phase table reads exactly: " + ", ".join(EXPECTED)
-                       + "."])
+    emit_report(
+        {
+            "benchmark": "three_phases_seeds",
+            "seeds": seeds,
+            "jobs": args.jobs,
+            "expected": EXPECTED,
+        },
+        records=records,
+        load_at_start=load,
+        threads=args.threads or 0,
+        out=args.out,
+        notes=["A seed passes when its phase table reads exactly: " + ", ".join(EXPECTED) + "."],
+    )
 
 
 if __name__ == "__main__":

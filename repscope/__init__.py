@@ -3,10 +3,10 @@
 from . import geometry
 from ._validation import DegenerateInputWarning, RepscopeWarning
 from .catalog import StoreCatalog, open
+from .live import LiveRun
 from .phases import Phase, detect_phases
 from .probe import Probe, ProbeError
 from .sources import CheckpointError, CheckpointFolder, HubRevisions
-from .sources.live import LiveRun
 from .store import Store, StoreError
 from .trajectory import Trajectory
 

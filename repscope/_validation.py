@@ -14,7 +14,7 @@ import math
 import numbers
 import warnings
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, NoReturn
 
 
 class RepscopeWarning(UserWarning):
@@ -25,7 +25,7 @@ class DegenerateInputWarning(RepscopeWarning):
     """Degenerate input (zero variance, too short a spectrum): a documented fallback ran."""
 
 
-def _describe(value: Any) -> str:
+def describe(value: Any) -> str:
     """A short description of a value for an error message."""
     shape = getattr(value, "shape", None)
     if shape is not None and not isinstance(value, numbers.Number):
@@ -36,7 +36,9 @@ def _describe(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def fail(name: str, func: str, expected: str, got: str, *, error: type[Exception] = ValueError):
+def fail(
+    name: str, func: str, expected: str, got: str, *, error: type[Exception] = ValueError
+) -> NoReturn:
     """Raise ``error`` in the house grammar."""
     raise error(f"The '{name}' argument of {func} must be {expected}; got {got}.")
 
@@ -49,7 +51,7 @@ def check_option(value: Any, *, name: str, func: str, options: Iterable[str]) ->
     """Check that ``value`` is one of a closed set of string options."""
     options = tuple(options)
     if not isinstance(value, str) or value not in options:
-        fail(name, func, "one of " + ", ".join(repr(o) for o in options), _describe(value))
+        fail(name, func, "one of " + ", ".join(repr(o) for o in options), describe(value))
     return value
 
 
@@ -65,7 +67,7 @@ def check_real(
 ) -> float:
     """Check that ``value`` is a finite real number in a range; return it as a float."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        fail(name, func, "a real number", _describe(value), error=TypeError)
+        fail(name, func, "a real number", describe(value), error=TypeError)
     value = float(value)
     bounds = []
     if low is not None:
@@ -88,7 +90,7 @@ def check_int(
 ) -> int:
     """Check that ``value`` is an integer in ``[low, high]``; return it as an int."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        fail(name, func, "an integer", _describe(value), error=TypeError)
+        fail(name, func, "an integer", describe(value), error=TypeError)
     value = int(value)
     if (low is not None and value < low) or (high is not None and value > high):
         if high is None:

@@ -25,14 +25,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
 
-from ._validation import _describe, fail
+from ._validation import describe, fail
 from .config import MeasureConfig
-from .probe import ProbeError
+from .probe import Probe, ProbeError
 from .store import Store
 from .trajectory import Trajectory
 
@@ -69,14 +69,17 @@ class StoredProbe:
         return self._fingerprint
 
     def capture(self, *args: Any, **kwargs: Any) -> Any:
-        raise ProbeError("a probe read back from a store holds no inputs and cannot run a "
-                         "model: build the Probe to scan more checkpoints.")
+        raise ProbeError(
+            "a probe read back from a store holds no inputs and cannot run a "
+            "model: build the Probe to scan more checkpoints."
+        )
 
     resolve_layers = capture
 
     def __repr__(self) -> str:
-        return (f"StoredProbe({self._fingerprint!r}, layers={self.layers}, "
-                f"n_samples={self.n_samples})")
+        return (
+            f"StoredProbe({self._fingerprint!r}, layers={self.layers}, n_samples={self.n_samples})"
+        )
 
 
 class StoreCatalog:
@@ -101,11 +104,18 @@ class StoreCatalog:
         for run, probe, params, steps, failed in self.store.combinations():
             source = self.store.run_source(run) or {}
             p = StoredProbe(probe, self.store.probe_description(probe))
-            rows.append({
-                "run": run, "source": describe_source(source), "probe": probe,
-                "layers": ", ".join(p.layers) if p.layers else "(every block)",
-                "inputs": p.n_samples, "config": params, "steps": steps, "failed": failed,
-            })
+            rows.append(
+                {
+                    "run": run,
+                    "source": describe_source(source),
+                    "probe": probe,
+                    "layers": ", ".join(p.layers) if p.layers else "(every block)",
+                    "inputs": p.n_samples,
+                    "config": params,
+                    "steps": steps,
+                    "failed": failed,
+                }
+            )
         columns = ["run", "source", "probe", "layers", "inputs", "config", "steps", "failed"]
         return pd.DataFrame(rows, columns=columns)
 
@@ -113,8 +123,9 @@ class StoreCatalog:
     def runs(self) -> list[str]:
         return sorted({row[0] for row in self.store.combinations()})
 
-    def trajectory(self, run: str | None = None, *, probe: str | None = None,
-                   config: str | dict | None = None) -> Trajectory:
+    def trajectory(
+        self, run: str | None = None, *, probe: str | None = None, config: str | dict | None = None
+    ) -> Trajectory:
         """The trajectory of ``run`` (needed only when the store holds several), under one
         probe and one configuration (needed only when the run has several).
 
@@ -127,16 +138,29 @@ class StoreCatalog:
         combos = self.store.combinations()
         run = _choose("run", func, run, sorted({c[0] for c in combos}), self.path)
         combos = [c for c in combos if c[0] == run]
-        probe = _choose("probe", func, probe, sorted({c[1] for c in combos}), self.path,
-                        hint=f" of run {run!r}")
+        probe = _choose(
+            "probe", func, probe, sorted({c[1] for c in combos}), self.path, hint=f" of run {run!r}"
+        )
         combos = [c for c in combos if c[1] == probe]
         if isinstance(config, dict):
             config = MeasureConfig(**config).key()
-        config = _choose("config", func, config, sorted({c[2] for c in combos}), self.path,
-                         hint=f" of run {run!r} with probe {probe!r}")
+        config = _choose(
+            "config",
+            func,
+            config,
+            sorted({c[2] for c in combos}),
+            self.path,
+            hint=f" of run {run!r} with probe {probe!r}",
+        )
         stored = StoredProbe(probe, self.store.probe_description(probe))
-        traj = Trajectory(None, stored, store=self.store, run=run,
-                          **MeasureConfig.from_key(config).options())
+        # StoredProbe stands in for the Probe of a trajectory with nothing left to compute
+        traj = Trajectory(
+            None,
+            cast(Probe, stored),
+            store=self.store,
+            run=run,
+            **MeasureConfig.from_key(config).options(),
+        )
         if stored.n_samples is None:  # an older store: count the inputs from the points
             stored.n_samples = self.store.n_points(run=run, probe=probe, params=config)
         return traj
@@ -152,13 +176,15 @@ class StoreCatalog:
     def __repr__(self) -> str:
         table = self.table
         return f"<repscope store {self.path}: {len(table)} run(s)>\n" + (
-            table.to_string(index=False) if len(table) else "(empty)")
+            table.to_string(index=False) if len(table) else "(empty)"
+        )
 
     def _repr_html_(self) -> str:
         from html import escape
 
-        return (f"<p>repscope store <code>{escape(str(self.path))}</code></p>"
-                + self.table.to_html(index=False, escape=True))
+        return f"<p>repscope store <code>{escape(str(self.path))}</code></p>" + self.table.to_html(
+            index=False, escape=True
+        )
 
 
 def describe_source(source: dict[str, Any]) -> str:
@@ -174,8 +200,9 @@ def describe_source(source: dict[str, Any]) -> str:
     return "(not recorded)"
 
 
-def _choose(name: str, func: str, value: str | None, choices: list[str], path: str,
-            hint: str = "") -> str:
+def _choose(
+    name: str, func: str, value: str | None, choices: list[str], path: str, hint: str = ""
+) -> str:
     if value is None:
         if len(choices) == 1:
             return choices[0]
@@ -205,8 +232,7 @@ def open(path: str | Path | Store) -> StoreCatalog:
     if isinstance(path, Store):
         return StoreCatalog(path)
     if not isinstance(path, (str, Path)):
-        fail("path", "repscope.open", "the path of a store file", _describe(path),
-             error=TypeError)
+        fail("path", "repscope.open", "the path of a store file", describe(path), error=TypeError)
     if not Path(path).is_file():
         fail("path", "repscope.open", "an existing store file", repr(str(path)))
     return StoreCatalog(Store(path))

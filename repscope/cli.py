@@ -48,18 +48,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             return run(args)
         except KeyboardInterrupt:
-            print(f"repscope {args.command}: interrupted; what was stored is kept.",
-                  file=sys.stderr)
+            print(
+                f"repscope {args.command}: interrupted; what was stored is kept.", file=sys.stderr
+            )
             return EXIT_ERROR
         except Exception as err:  # one line on stderr, never a traceback
             if os.environ.get("REPSCOPE_DEBUG"):
                 raise
             text = " ".join(str(err).split()) or type(err).__name__
             known = isinstance(err, (ValueError, TypeError, OSError, RuntimeError, MemoryError))
-            print(f"repscope {args.command}: error: "
-                  + (text if known else f"{type(err).__name__}: {text}")
-                  + ("" if known else " (REPSCOPE_DEBUG=1 shows the traceback)"),
-                  file=sys.stderr)
+            print(
+                f"repscope {args.command}: error: "
+                + (text if known else f"{type(err).__name__}: {text}")
+                + ("" if known else " (REPSCOPE_DEBUG=1 shows the traceback)"),
+                file=sys.stderr,
+            )
             return EXIT_ERROR
     if args.command == "demo":
         from .demo_cli import run_demo

@@ -47,7 +47,7 @@ import numpy as np
 import ruptures as rpt
 from ruptures.base import BaseCost
 
-from ._validation import _describe, check_real, fail
+from ._validation import check_real, describe, fail
 
 WARMUP = "warmup collapse"
 ENTROPY = "entropy-seeking"
@@ -228,14 +228,17 @@ def detect_phases(
     algo = rpt.Pelt(custom_cost=_CostLogLinear(x), min_size=min_size, jump=1).fit(signal)
     ends = algo.predict(pen=penalty * 2 * signal.shape[1] * np.log(len(s)))
     starts = [0, *ends[:-1]]
-    kinds = [_kind(curves.test(b, e - 1), z_min, z_alpha, min_change)
-             for b, e in zip(starts, ends, strict=True)]
+    kinds = [
+        _kind(curves.test(b, e - 1), z_min, z_alpha, min_change)
+        for b, e in zip(starts, ends, strict=True)
+    ]
     segments = _merge(starts, ends, kinds)
     return _name(_with_boundaries(segments, curves), curves, bool(from_init))
 
 
-def _kind(evidence: dict[str, float], z_min: float, z_alpha: float,
-          min_change: float) -> str | None:
+def _kind(
+    evidence: dict[str, float], z_min: float, z_alpha: float, min_change: float
+) -> str | None:
     """``"collapse"``, ``"expansion"`` or ``None``: one segment's test."""
     z_r, z_a = evidence["rankme_z"], evidence["alpha_z"]
     if abs(evidence["fitted_change"]) < min_change:
@@ -247,8 +250,9 @@ def _kind(evidence: dict[str, float], z_min: float, z_alpha: float,
     return None
 
 
-def _merge(starts: list[int], ends: list[int],
-           kinds: list[str | None]) -> list[tuple[int, int, str | None]]:
+def _merge(
+    starts: list[int], ends: list[int], kinds: list[str | None]
+) -> list[tuple[int, int, str | None]]:
     """``(start, end, kind)`` segments (``end`` exclusive) with neighbours of one kind merged."""
     out: list[tuple[int, int, str | None]] = []
     for b, e, kind in zip(starts, ends, kinds, strict=True):
@@ -259,8 +263,9 @@ def _merge(starts: list[int], ends: list[int],
     return out
 
 
-def _with_boundaries(segments: list[tuple[int, int, str | None]],
-                     curves: _Curves) -> list[tuple[str, int, int]]:
+def _with_boundaries(
+    segments: list[tuple[int, int, str | None]], curves: _Curves
+) -> list[tuple[str, int, int]]:
     """``(kind, first, last)`` of the labelled segments, neighbours sharing a boundary
     checkpoint: the RankMe trough (or peak) next to a change point between a collapse and an
     expansion, otherwise the last checkpoint before the change point."""
@@ -270,12 +275,15 @@ def _with_boundaries(segments: list[tuple[int, int, str | None]],
         if {kind, kind_next} == {"collapse", "expansion"}:
             low, high = max(b + 1, e - 2, bounds[-1] + 1), min(e_next - 2, e + 1)
             if high >= low:
-                window = curves.log_r[low:high + 1]
+                window = curves.log_r[low : high + 1]
                 j = low + int(np.argmin(window) if kind == "collapse" else np.argmax(window))
         bounds.append(max(j, bounds[-1] + 1))
     bounds.append(n - 1)
-    return [(kind, bounds[k], bounds[k + 1]) for k, (_, _, kind) in enumerate(segments)
-            if kind is not None]
+    return [
+        (kind, bounds[k], bounds[k + 1])
+        for k, (_, _, kind) in enumerate(segments)
+        if kind is not None
+    ]
 
 
 def _name(found: list[tuple[str, int, int]], curves: _Curves, from_init: bool) -> list[Phase]:
@@ -291,8 +299,9 @@ def _name(found: list[tuple[str, int, int]], curves: _Curves, from_init: bool) -
             name = COMPRESSION if expanded else WARMUP
         evidence = curves.test(first, last)
         del evidence["fitted_change"]
-        phases.append(Phase(name, int(curves.steps[first]), int(curves.steps[last]), evidence,
-                            kind))
+        phases.append(
+            Phase(name, int(curves.steps[first]), int(curves.steps[last]), evidence, kind)
+        )
     return phases
 
 
@@ -302,14 +311,18 @@ def _check_curves(steps, rankme, alpha, *, func):
         try:
             arr = np.asarray(value, dtype=float)
         except (TypeError, ValueError):
-            fail(name, func, "a 1-D array of numbers", _describe(value), error=TypeError)
+            fail(name, func, "a 1-D array of numbers", describe(value), error=TypeError)
         if arr.ndim != 1:
             fail(name, func, "a 1-D array of shape (n_checkpoints,)", f"shape {arr.shape}")
         arrays.append(arr)
     s, r, a = arrays
     if not (len(s) == len(r) == len(a)):
-        fail("rankme", func, f"arrays as long as 'steps' ({len(s)})",
-             f"lengths {len(r)} (rankme) and {len(a)} (alpha)")
+        fail(
+            "rankme",
+            func,
+            f"arrays as long as 'steps' ({len(s)})",
+            f"lengths {len(r)} (rankme) and {len(a)} (alpha)",
+        )
     if len(s) and (np.any(np.diff(s) <= 0) or s[0] < 0 or not np.all(np.isfinite(s))):
-        fail("steps", func, "finite, non-negative and strictly increasing", _describe(steps))
+        fail("steps", func, "finite, non-negative and strictly increasing", describe(steps))
     return s, r, a

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures as cf
+import contextlib
 import importlib
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import torch
 
-from .config import MeasureConfig
+from .config import DSE_METHODS, DTYPES, MeasureConfig
 from .probe import Probe
+from .scan import process_pool
 from .sources.folder import CheckpointFolder
 from .sources.hub import HubRevisions
 from .store import Store
@@ -27,7 +30,8 @@ def _fit_range(text: str) -> tuple[int, int]:
         first, last = (int(v) for v in text.split(","))
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"expected FIRST,LAST (e.g. 12,100); got {text!r}") from None
+            f"expected FIRST,LAST (e.g. 12,100); got {text!r}"
+        ) from None
     return first, last
 
 
@@ -42,39 +46,88 @@ def add_scan(commands) -> None:
         "3 some failed (the rest are stored), 1 nothing could be measured or bad input.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    scan.add_argument("source", help="a folder of checkpoints (weight files or Trainer "
-                      "checkpoint-<step>/ folders), or hf:ORG/NAME for hub revisions")
+    scan.add_argument(
+        "source",
+        help="a folder of checkpoints (weight files or Trainer "
+        "checkpoint-<step>/ folders), or hf:ORG/NAME for hub revisions",
+    )
     scan.add_argument("--store", required=True, help="the SQLite file to fill (created if new)")
-    scan.add_argument("--probe", help="a .safetensors file of probe tensors: 'input_ids' "
-                      "(+ 'attention_mask', 'labels') for language models, or 'inputs'")
-    scan.add_argument("--probe-texts", help="a text file, one probe text per line "
-                      "(needs --tokenizer)")
+    scan.add_argument(
+        "--probe",
+        help="a .safetensors file of probe tensors: 'input_ids' "
+        "(+ 'attention_mask', 'labels') for language models, or 'inputs'",
+    )
+    scan.add_argument(
+        "--probe-texts", help="a text file, one probe text per line (needs --tokenizer)"
+    )
     scan.add_argument("--tokenizer", help="tokenizer name or folder for --probe-texts")
     scan.add_argument("--max-length", type=int, default=64, help="tokens per probe text")
     scan.add_argument("--layers", help="comma-separated module names (default: every block)")
-    scan.add_argument("--model", help="MODULE:FUNCTION returning a fresh torch.nn.Module, for "
-                      "folders of bare weight files")
-    scan.add_argument("--steps", default="pythia", help="hub source: comma-separated steps, or "
-                      "'pythia' for Pythia's 154 revisions")
+    scan.add_argument(
+        "--model",
+        help="MODULE:FUNCTION returning a fresh torch.nn.Module, for folders of bare weight files",
+    )
+    scan.add_argument(
+        "--steps",
+        default="pythia",
+        help="hub source: comma-separated steps, or 'pythia' for Pythia's 154 revisions",
+    )
     scan.add_argument("--revision", default="step{step}", help="hub source: revision format")
     scan.add_argument("--run", help="run name in the store (default: the source's name)")
-    scan.add_argument("--representation", default="last_token",
-                      choices=["last_token", "mean", "all"],
-                      help="for sequence outputs: the last non-padding token, the mean over "
-                      "tokens, or every token")
-    scan.add_argument("--view", default="activations",
-                      choices=["activations", "weights", "gradients"],
-                      help="measure the probe's activations, the layers' weight matrices, or "
-                      "their gradients under the model's own loss")
-    scan.add_argument("--kind", choices=["covariance", "singular"],
-                      help="spectrum convention (default: covariance for activations)")
-    scan.add_argument("--fit-range", type=_fit_range, default=(12, 100),
-                      help="alpha-ReQ fit ranks FIRST,LAST (1-based)")
+    scan.add_argument(
+        "--representation",
+        default="last_token",
+        choices=["last_token", "mean", "all"],
+        help="for sequence outputs: the last non-padding token, the mean over "
+        "tokens, or every token",
+    )
+    scan.add_argument(
+        "--view",
+        default="activations",
+        choices=["activations", "weights", "gradients"],
+        help="measure the probe's activations, the layers' weight matrices, or "
+        "their gradients under the model's own loss",
+    )
+    scan.add_argument(
+        "--kind",
+        choices=["covariance", "singular"],
+        help="spectrum convention (default: covariance for activations)",
+    )
+    scan.add_argument(
+        "--fit-range",
+        type=_fit_range,
+        default=(12, 100),
+        help="alpha-ReQ fit ranks FIRST,LAST (1-based)",
+    )
     scan.add_argument("--dse", action="store_true", help="also compute DSE (and DSMI with labels)")
     scan.add_argument("--sigma", default="10", help="DSE kernel width: a number, median, sqrt_dim")
+    scan.add_argument(
+        "--dse-method",
+        choices=DSE_METHODS,
+        default="exact",
+        help="DSE by exact eigendecomposition or by Lanczos (large probes)",
+    )
+    scan.add_argument(
+        "--dtype",
+        choices=DTYPES,
+        default="float64",
+        help="precision of the geometry (float32: faster on GPUs)",
+    )
     scan.add_argument("--t", type=float, default=1.0, help="DSE diffusion time")
-    scan.add_argument("--workers", type=int, default=0,
-                      help="checkpoints measured in parallel processes (0: in this process)")
+    parallel = scan.add_mutually_exclusive_group()
+    parallel.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="checkpoints measured in parallel processes (0: in this process)",
+    )
+    parallel.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="measure the checkpoints on a Dask cluster: its scheduler's "
+        "address, e.g. tcp://10.0.0.5:8786 (needs repscope[dask]; the "
+        "workers must be able to import --model and read SOURCE)",
+    )
     scan.add_argument("--device", help="e.g. cuda (default: where the model loads, the CPU)")
     scan.add_argument("--phase-layer", help="layer whose phases are printed (default: the last)")
     scan.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -121,8 +174,9 @@ def _probe(args: argparse.Namespace) -> Probe:
     try:
         tensors = load_file(args.probe)
     except Exception as err:  # safetensors raises its own error types
-        raise ValueError(f"--probe {args.probe}: not a readable safetensors file "
-                         f"({type(err).__name__}: {err}).") from None
+        raise ValueError(
+            f"--probe {args.probe}: not a readable safetensors file ({type(err).__name__}: {err})."
+        ) from None
     labels = tensors.pop("labels", None)
     if "input_ids" in tensors:
         return Probe(tensors, labels=labels, **options)
@@ -138,48 +192,102 @@ def _sigma(text: str) -> float | str:
         return float(text)
     except ValueError:
         raise ValueError(
-            f"--sigma must be a number, 'median' or 'sqrt_dim'; got {text!r}.") from None
+            f"--sigma must be a number, 'median' or 'sqrt_dim'; got {text!r}."
+        ) from None
+
+
+@contextlib.contextmanager
+def _executor(args: argparse.Namespace) -> Iterator[cf.Executor | None]:
+    """Where the checkpoints are measured: a Dask cluster (``--scheduler``), a process pool
+    (``--workers``), or this process (``None``)."""
+    if args.scheduler is not None:
+        with _dask_client(args.scheduler) as client:
+            yield client.get_executor()
+    elif args.workers:
+        torch.set_num_threads(1)
+        with process_pool(args.workers, args.device) as pool:  # spawn for CUDA
+            yield pool
+    else:
+        yield None
+
+
+def _dask_client(address: str):
+    """A ``distributed.Client`` connected to the scheduler at ``address``."""
+    if not address.strip():
+        raise ValueError(
+            "--scheduler must be a Dask scheduler's address, e.g. "
+            f"tcp://10.0.0.5:8786; got {address!r}."
+        )
+    try:
+        from distributed import Client
+    except ImportError:
+        raise ValueError(
+            "--scheduler needs Dask's distributed scheduler, which is not "
+            "installed: install repscope[dask] (pip install 'repscope[dask]')."
+        ) from None
+    try:
+        return Client(address)
+    except (OSError, TimeoutError, ValueError) as err:
+        raise ValueError(
+            f"--scheduler {address}: no Dask scheduler could be reached there "
+            f"({type(err).__name__}: {' '.join(str(err).split())})."
+        ) from None
 
 
 def run_scan(args: argparse.Namespace) -> int:
     """Every option is checked before the first model is loaded; the exit status says what
     was measured (see :data:`EXIT_OK`, :data:`EXIT_PARTIAL`, :data:`EXIT_ERROR`)."""
-    config = MeasureConfig(view=args.view, kind=args.kind, fit_range=args.fit_range,
-                           dse=args.dse, sigma=_sigma(args.sigma), t=args.t)
+    config = MeasureConfig(
+        view=args.view,
+        kind=args.kind,
+        fit_range=args.fit_range,
+        dse=args.dse,
+        sigma=_sigma(args.sigma),
+        t=args.t,
+        dtype=args.dtype,
+        dse_method=args.dse_method,
+    )
     layers = args.layers.split(",") if args.layers else None
     if args.phase_layer and layers and args.phase_layer not in layers:
         raise ValueError(f"--phase-layer {args.phase_layer!r} is not one of --layers {layers}.")
     source, probe = _source(args), _probe(args)
     store = Store(args.store)
-    traj = Trajectory(source, probe, store=store, run=args.run, device=args.device,
-                      **config.options())
+    traj = Trajectory(
+        source, probe, store=store, run=args.run, device=args.device, **config.options()
+    )
     pending = len(traj.pending())
     skipped = getattr(source, "skipped", [])
     for name, why in skipped:
         print(f"skipped: {name}: {why}")
-    print(f"{traj.run}: {len(source)} checkpoints, {len(source) - pending} already in "
-          f"{args.store}, {pending} to measure.")
-    if args.workers:
-        torch.set_num_threads(1)
-        with cf.ProcessPoolExecutor(max_workers=args.workers) as pool:
-            traj.compute(pool, progress=not args.no_progress)
-    else:
-        traj.compute(progress=not args.no_progress)
+    print(
+        f"{traj.run}: {len(source)} checkpoints, {len(source) - pending} already in "
+        f"{args.store}, {pending} to measure."
+    )
+    with _executor(args) as executor:
+        traj.compute(executor, progress=not args.no_progress)
     failures = traj.failures
     for row in failures.itertuples():
-        print(f"failed: step {row.step}" + ("" if row.layer == "*" else f", layer {row.layer}")
-              + f": {row.error}")
+        print(
+            f"failed: step {row.step}"
+            + ("" if row.layer == "*" else f", layer {row.layer}")
+            + f": {row.error}"
+        )
     measured = sorted({r.layer for r in traj.records() if r.status == "ok"})
     if not measured:
         print("nothing could be measured: every checkpoint (or layer) failed.", file=sys.stderr)
         return EXIT_ERROR
     if args.phase_layer and args.phase_layer not in traj.layers:
-        print(f"--phase-layer {args.phase_layer!r} was not measured; the layers are "
-              f"{traj.layers}.", file=sys.stderr)
+        print(
+            f"--phase-layer {args.phase_layer!r} was not measured; the layers are {traj.layers}.",
+            file=sys.stderr,
+        )
         return EXIT_ERROR
     table = traj.phase_table(args.phase_layer)
     layer = args.phase_layer or traj.layers[-1]
     print(f"\nphases of layer {layer} (RankMe: {traj.config.spectrum_kind} convention):")
-    print(table.to_string(index=False, float_format=lambda v: f"{v:+.3f}") if len(table)
-          else "no phase detected.")
+    print(
+        table.to_string(index=False, float_format=lambda v: f"{v:+.3f}")
+        if len(table)
+        else "no phase detected."
+    )
     return EXIT_PARTIAL if len(failures) else EXIT_OK

@@ -53,8 +53,12 @@ def add_cka(trajectory: Any, *, layers: list[str] | None = None) -> Any:
     1.0
     """
     if trajectory.source is None:
-        fail("trajectory", "add_cka", "a trajectory with a source of checkpoints to probe",
-             "a trajectory read back from a store (source=None)")
+        fail(
+            "trajectory",
+            "add_cka",
+            "a trajectory with a source of checkpoints to probe",
+            "a trajectory read back from a store (source=None)",
+        )
     records = {(r.step, r.layer): r for r in trajectory.records() if r.status == "ok"}
     wanted = layers or trajectory.layers
     for name in wanted:
@@ -86,4 +90,3 @@ def add_cka(trajectory: Any, *, layers: list[str] | None = None) -> Any:
     if updated:
         trajectory.store.put(*updated)
     return trajectory
-

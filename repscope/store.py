@@ -46,7 +46,7 @@ from typing import Any
 
 import numpy as np
 
-from ._validation import _describe, fail
+from ._validation import describe, fail
 
 #: The layout this repscope writes. Older layouts are migrated on open; newer ones are refused.
 SCHEMA_VERSION = 3
@@ -85,8 +85,10 @@ CREATE TABLE IF NOT EXISTS probes (probe TEXT PRIMARY KEY, description TEXT NOT 
 #: What each older layout needs to become the current one (run in one transaction on open).
 _MIGRATIONS = {
     # 1 → 2: the probe points' principal coordinates, for the widgets' 2-D view.
-    1: ["ALTER TABLE results ADD COLUMN points BLOB",
-        "ALTER TABLE results ADD COLUMN points_dim INTEGER"],
+    1: [
+        "ALTER TABLE results ADD COLUMN points BLOB",
+        "ALTER TABLE results ADD COLUMN points_dim INTEGER",
+    ],
     # 2 → 3: the runs, probes and scalars tables (created by _SCHEMA), and configuration keys
     # rewritten under the key rule (two old keys naming one configuration become one).
     2: ["UPDATE OR REPLACE results SET params = repscope_current_key(params)"],
@@ -127,8 +129,13 @@ class Record:
 
 def _encode_measures(measures: dict[str, float]) -> str:
     # JSON has no NaN/Inf: store them as strings so a diverged checkpoint round-trips.
-    return json.dumps({k: (v if math.isfinite(v) else repr(v)) for k, v in
-                       ((k, float(v)) for k, v in measures.items())}, sort_keys=True)
+    return json.dumps(
+        {
+            k: (v if math.isfinite(v) else repr(v))
+            for k, v in ((k, float(v)) for k, v in measures.items())
+        },
+        sort_keys=True,
+    )
 
 
 def _decode_measures(text: str | None) -> dict[str, float]:
@@ -151,6 +158,8 @@ class Store:
         If the file is not a SQLite database, not a repscope store, or was written by a newer
         repscope (its schema version is greater than :data:`SCHEMA_VERSION`).
 
+    Notes
+    -----
     A store that cannot be written (a read-only file, an immutable flag, a read-only mount)
     opens for reading; ``read_only`` then says why, and every write raises
     :class:`StoreError` with that reason.
@@ -158,15 +167,22 @@ class Store:
 
     def __init__(self, path: str | Path, *, timeout: float = 60.0):
         if not isinstance(path, (str, os.PathLike)) or not str(path):
-            fail("path", "Store", "a file path (str or Path) or ':memory:'", _describe(path),
-                 error=TypeError)
+            fail(
+                "path",
+                "Store",
+                "a file path (str or Path) or ':memory:'",
+                describe(path),
+                error=TypeError,
+            )
         self.path = str(path)
         #: Why the store cannot be written (``None`` when it can).
         self.read_only: str | None = None
         if self.path != ":memory:":
             if Path(self.path).is_dir():
-                raise StoreError(f"{self.path} is a folder, not a store file: give a file "
-                                 "name, such as run.sqlite.")
+                raise StoreError(
+                    f"{self.path} is a folder, not a store file: give a file "
+                    "name, such as run.sqlite."
+                )
             try:
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
             except OSError as err:
@@ -187,9 +203,11 @@ class Store:
     def _connect(self, timeout: float) -> sqlite3.Connection:
         """A read-write connection, or a read-only one (with the reason in ``read_only``) when
         the file exists and cannot be written."""
+
         def connect(target: str, uri: bool = False) -> sqlite3.Connection:
-            return sqlite3.connect(target, timeout=timeout, isolation_level=None,
-                                   check_same_thread=False, uri=uri)
+            return sqlite3.connect(
+                target, timeout=timeout, isolation_level=None, check_same_thread=False, uri=uri
+            )
 
         path = Path(self.path)
         if self.path == ":memory:" or not path.exists():
@@ -213,8 +231,9 @@ class Store:
                 why = f"SQLite cannot write it ({err})"
             except sqlite3.DatabaseError as err:
                 conn.close()
-                raise StoreError(f"{self.path} is not a repscope store (SQLite said: "
-                                 f"{err}).") from None
+                raise StoreError(
+                    f"{self.path} is not a repscope store (SQLite said: {err})."
+                ) from None
         self.read_only = why
         uri = path.resolve().as_uri()
         for flags in ("mode=ro", "immutable=1"):  # immutable: no -shm file to create
@@ -225,13 +244,16 @@ class Store:
             except sqlite3.Error as err:
                 conn.close()
                 last = err
-        raise StoreError(f"{self.path} is read-only ({why}) and could not be opened for "
-                         f"reading either ({last}).")
+        raise StoreError(
+            f"{self.path} is read-only ({why}) and could not be opened for reading either ({last})."
+        )
 
     def _check_writable(self) -> None:
         if self.read_only is not None:
-            raise StoreError(f"{self.path} is read-only ({self.read_only}): results cannot be "
-                             "stored in it. Scan into another file, or into a writable copy.")
+            raise StoreError(
+                f"{self.path} is read-only ({self.read_only}): results cannot be "
+                "stored in it. Scan into another file, or into a writable copy."
+            )
 
     def _open_schema(self) -> None:
         tables = {r[0] for r in self._conn.execute("SELECT name FROM sqlite_master")}
@@ -245,8 +267,10 @@ class Store:
             try:
                 version = int(row[0]) if row else 0
             except (TypeError, ValueError):
-                raise StoreError(f"{self.path} is not a store this repscope can read: its "
-                                 f"schema version is {row[0]!r}, not a number.") from None
+                raise StoreError(
+                    f"{self.path} is not a store this repscope can read: its "
+                    f"schema version is {row[0]!r}, not a number."
+                ) from None
             if version > SCHEMA_VERSION:
                 raise StoreError(
                     f"{self.path} was written by a newer repscope (store schema {version}; this "
@@ -254,20 +278,24 @@ class Store:
                     "it, or scan into a new file."
                 )
             if self.read_only is not None and version != SCHEMA_VERSION:
-                raise StoreError(f"{self.path} is read-only ({self.read_only}) and from an "
-                                 f"older repscope (schema {version}): it must be migrated to "
-                                 f"schema {SCHEMA_VERSION} to be read. Open a writable copy.")
+                raise StoreError(
+                    f"{self.path} is read-only ({self.read_only}) and from an "
+                    f"older repscope (schema {version}): it must be migrated to "
+                    f"schema {SCHEMA_VERSION} to be read. Open a writable copy."
+                )
             if self.read_only is not None:
                 return
             if 0 < version < SCHEMA_VERSION:
                 self._migrate(version)
         elif self.read_only is not None:
-            raise StoreError(f"{self.path} is read-only ({self.read_only}) and empty: not a "
-                             "repscope store.")
+            raise StoreError(
+                f"{self.path} is read-only ({self.read_only}) and empty: not a repscope store."
+            )
         self._conn.executescript(_SCHEMA)  # idempotent: CREATE … IF NOT EXISTS
         with self._transaction():
-            self._conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
-                               (str(SCHEMA_VERSION),))
+            self._conn.execute(
+                "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+            )
 
     def _migrate(self, version: int) -> None:
         """Bring an older store up to :data:`SCHEMA_VERSION`, all steps in one transaction."""
@@ -278,8 +306,9 @@ class Store:
             for old in range(version, SCHEMA_VERSION):
                 for sql in _MIGRATIONS[old]:
                     self._conn.execute(sql)
-            self._conn.execute("UPDATE meta SET value=? WHERE key='schema_version'",
-                               (str(SCHEMA_VERSION),))
+            self._conn.execute(
+                "UPDATE meta SET value=? WHERE key='schema_version'", (str(SCHEMA_VERSION),)
+            )
 
     def _transaction(self):
         self._check_writable()
@@ -297,9 +326,15 @@ class Store:
 
     def _insert(self, records) -> None:
         rows = [
-            (*r.key, r.status, _encode_measures(r.measures),
-             None if r.spectrum is None else np.asarray(r.spectrum, "<f8").tobytes(),
-             r.error, time.time(), *_encode_points(r.points))
+            (
+                *r.key,
+                r.status,
+                _encode_measures(r.measures),
+                None if r.spectrum is None else np.asarray(r.spectrum, "<f8").tobytes(),
+                r.error,
+                time.time(),
+                *_encode_points(r.points),
+            )
             for r in records
         ]
         self._conn.executemany(
@@ -322,8 +357,9 @@ class Store:
         with self._transaction():
             self._conn.execute(
                 "DELETE FROM results WHERE run=? AND step=? AND probe=? AND params=? "
-                "AND checkpoint<>?", (first.run, int(first.step), first.probe, first.params,
-                                      first.checkpoint))
+                "AND checkpoint<>?",
+                (first.run, int(first.step), first.probe, first.params, first.checkpoint),
+            )
             self._insert(records)
 
     def describe_run(self, run: str, source: dict[str, Any]) -> None:
@@ -348,13 +384,16 @@ class Store:
                     f"The 'run' argument must name one source per run: run {run!r} in "
                     f"{self.path} was filled from {old.get('identity')}; this source is "
                     f"{source.get('identity')}. Give this run another name (Trajectory(..., "
-                    "run='NAME'), or repscope scan --run NAME), or use another store.")
+                    "run='NAME'), or repscope scan --run NAME), or use another store."
+                )
 
     def describe_probe(self, fingerprint: str, description: dict[str, Any]) -> None:
         """Record what a probe is (layers, representation, inputs, labels, texts, tokenizer)."""
         with self._transaction():
-            self._conn.execute("INSERT OR IGNORE INTO probes VALUES (?, ?)",
-                               (fingerprint, json.dumps(description, default=str)))
+            self._conn.execute(
+                "INSERT OR IGNORE INTO probes VALUES (?, ?)",
+                (fingerprint, json.dumps(description, default=str)),
+            )
 
     def put_scalars(self, run: str, step: int, values: dict[str, float]) -> None:
         """Store training scalars of ``run`` at ``step`` (``{"loss": 2.3, "lr": 1e-3}``), in one
@@ -367,35 +406,49 @@ class Store:
     def scalars(self, run: str) -> list[tuple[int, str, float]]:
         """The training scalars of ``run``: ``(step, name, value)`` by step and name (NaN for a
         value stored as NaN)."""
-        rows = self._query("SELECT step, name, value FROM scalars WHERE run=? ORDER BY step, name",
-                           (run,))
+        rows = self._query(
+            "SELECT step, name, value FROM scalars WHERE run=? ORDER BY step, name", (run,)
+        )
         return [(int(s), n, math.nan if v is None else float(v)) for s, n, v in rows]
 
-    def get(self, *, run: str, step: int, checkpoint: str, layer: str, probe: str,
-            params: str) -> Record | None:
+    def get(
+        self, *, run: str, step: int, checkpoint: str, layer: str, probe: str, params: str
+    ) -> Record | None:
         """The record with this key, or ``None``."""
         rows = self._query(
             f"SELECT {_COLUMNS} FROM results WHERE run=? AND step=? AND checkpoint=? AND layer=? "
-            "AND probe=? AND params=?", (run, int(step), checkpoint, layer, probe, params))
+            "AND probe=? AND params=?",
+            (run, int(step), checkpoint, layer, probe, params),
+        )
         return _record(rows[0]) if rows else None
 
-    def done(self, *, run: str, probe: str, params: str,
-             status: str = "ok") -> set[tuple[int, str, str]]:
+    def done(
+        self, *, run: str, probe: str, params: str, status: str = "ok"
+    ) -> set[tuple[int, str, str]]:
         """The ``(step, checkpoint, layer)`` triples already stored with this status."""
         rows = self._query(
             "SELECT step, checkpoint, layer FROM results WHERE run=? AND probe=? AND params=? "
-            "AND status=?", (run, probe, params, status))
+            "AND status=?",
+            (run, probe, params, status),
+        )
         return set(rows)
 
-    def records(self, *, run: str, probe: str | None = None, params: str | None = None,
-                points: bool = True, since: float | None = None) -> Iterator[Record]:
+    def records(
+        self,
+        *,
+        run: str,
+        probe: str | None = None,
+        params: str | None = None,
+        points: bool = True,
+        since: float | None = None,
+    ) -> Iterator[Record]:
         """Every record of a run (optionally of one probe and parameter set), by step.
 
         ``points=False`` leaves the 2-D points out (the widgets read them per layer, with
         :meth:`points`); ``since`` keeps the rows written after that time (``created``).
         """
-        columns = _COLUMNS if points else _COLUMNS.replace("points, points_dim",
-                                                           "NULL, NULL")
+        columns = _COLUMNS if points else _COLUMNS.replace("points, points_dim", "NULL, NULL")
+        args: list[Any]
         sql, args = f"SELECT {columns} FROM results WHERE run=?", [run]
         for name, value in (("probe", probe), ("params", params)):
             if value is not None:
@@ -405,19 +458,25 @@ class Store:
         for row in self._query(sql + " ORDER BY step, layer", args):
             yield _record(row)
 
-    def points(self, *, run: str, probe: str, params: str,
-               layer: str) -> dict[tuple[int, str], np.ndarray]:
+    def points(
+        self, *, run: str, probe: str, params: str, layer: str
+    ) -> dict[tuple[int, str], np.ndarray]:
         """The stored 2-D points of one layer: ``{(step, checkpoint): (n_samples, k)}``."""
         rows = self._query(
             "SELECT step, checkpoint, points, points_dim FROM results WHERE run=? AND probe=? "
             "AND params=? AND layer=? AND status='ok' AND points IS NOT NULL",
-            (run, probe, params, layer))
-        return {(int(s), c): _decode_points(p, d) for s, c, p, d in rows}
+            (run, probe, params, layer),
+        )
+        return {
+            (int(s), c): arr for s, c, p, d in rows if (arr := _decode_points(p, d)) is not None
+        }
 
     def version(self, *, run: str, probe: str, params: str) -> tuple:
         """Changes whenever the run's results or scalars change (cheap: counts and times)."""
-        rows = self._query("SELECT COUNT(*), MAX(created) FROM results WHERE run=? AND probe=? "
-                           "AND params=?", (run, probe, params))
+        rows = self._query(
+            "SELECT COUNT(*), MAX(created) FROM results WHERE run=? AND probe=? AND params=?",
+            (run, probe, params),
+        )
         scalars = self._query("SELECT COUNT(*), TOTAL(value) FROM scalars WHERE run=?", (run,))
         return (*rows[0], *scalars[0])
 
@@ -429,7 +488,8 @@ class Store:
         rows = self._query(
             "SELECT run, probe, params, COUNT(DISTINCT step), "
             "COUNT(DISTINCT CASE WHEN status='failed' THEN step END) FROM results "
-            "GROUP BY run, probe, params ORDER BY run, probe, params")
+            "GROUP BY run, probe, params ORDER BY run, probe, params"
+        )
         return [(r, p, c, int(n), int(f)) for r, p, c, n, f in rows]
 
     def run_source(self, run: str) -> dict[str, Any] | None:
@@ -445,9 +505,11 @@ class Store:
     def n_points(self, *, run: str, probe: str, params: str) -> int | None:
         """How many probe inputs a run's stored points have (for stores without a probe
         description), or ``None``."""
-        rows = self._query("SELECT LENGTH(points), points_dim FROM results WHERE run=? AND "
-                           "probe=? AND params=? AND points IS NOT NULL LIMIT 1",
-                           (run, probe, params))
+        rows = self._query(
+            "SELECT LENGTH(points), points_dim FROM results WHERE run=? AND "
+            "probe=? AND params=? AND points IS NOT NULL LIMIT 1",
+            (run, probe, params),
+        )
         return int(rows[0][0] // (4 * rows[0][1])) if rows else None
 
     def close(self) -> None:
@@ -511,17 +573,39 @@ def _decode_points(blob: bytes | None, dim: int | None) -> np.ndarray | None:
     return np.frombuffer(blob, "<f4").reshape(-1, dim).copy()
 
 
-_COLUMNS = ("run, checkpoint, layer, probe, params, step, status, measures, spectrum, error, "
-            "created, points, points_dim")
+_COLUMNS = (
+    "run, checkpoint, layer, probe, params, step, status, measures, spectrum, error, "
+    "created, points, points_dim"
+)
 
 
 def _record(row: tuple) -> Record:
-    (run, checkpoint, layer, probe, params, step, status, measures, spectrum, error, created,
-     points, points_dim) = row
+    (
+        run,
+        checkpoint,
+        layer,
+        probe,
+        params,
+        step,
+        status,
+        measures,
+        spectrum,
+        error,
+        created,
+        points,
+        points_dim,
+    ) = row
     return Record(
-        run=run, checkpoint=checkpoint, layer=layer, probe=probe, params=params, step=int(step),
+        run=run,
+        checkpoint=checkpoint,
+        layer=layer,
+        probe=probe,
+        params=params,
+        step=int(step),
         measures=_decode_measures(measures),
         spectrum=None if spectrum is None else np.frombuffer(spectrum, "<f8").copy(),
-        status=status, error=error, points=_decode_points(points, points_dim),
+        status=status,
+        error=error,
+        points=_decode_points(points, points_dim),
         created=float(created),
     )

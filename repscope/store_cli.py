@@ -12,25 +12,34 @@ from pathlib import Path
 
 def add_store_commands(commands) -> None:
     ls = commands.add_parser(
-        "ls", help="list what a store holds: runs, steps, layers, measures, failures",
+        "ls",
+        help="list what a store holds: runs, steps, layers, measures, failures",
         description="List each run of a store: its source, probe and configuration, its steps "
         "and layers, the measures and training scalars stored, failed checkpoints and steps "
-        "whose weights are identical. Exit status 1 if the file is not a store.")
+        "whose weights are identical. Exit status 1 if the file is not a store.",
+    )
     ls.add_argument("store", help="a SQLite file written by repscope")
     export = commands.add_parser(
-        "export", help="write a store's scrubber as one HTML file",
+        "export",
+        help="write a store's scrubber as one HTML file",
         description="Write the scrubber of a store's runs (all of them, compared, or --run) as "
         "one HTML file that scrubs in any browser with no kernel. Exit status 1 if the store "
         "cannot be read or a choice (run, layer, measure) does not exist.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
     export.add_argument("store", help="a SQLite file written by repscope")
     export.add_argument("--html", required=True, help="the HTML file to write")
     export.add_argument("--run", help="only this run (default: every run in the store)")
     export.add_argument("--layer", help="the layer shown (default: the last)")
-    export.add_argument("--measures", help="comma-separated curves (default: RankMe, α-ReQ, "
-                        "DSE and the loss, those stored)")
-    export.add_argument("--cdn", action="store_true",
-                        help="load plotly.js from its CDN (a small file that needs a network)")
+    export.add_argument(
+        "--measures",
+        help="comma-separated curves (default: RankMe, α-ReQ, DSE and the loss, those stored)",
+    )
+    export.add_argument(
+        "--cdn",
+        action="store_true",
+        help="load plotly.js from its CDN (a small file that needs a network)",
+    )
 
 
 def run_ls(args: argparse.Namespace) -> int:
@@ -76,8 +85,12 @@ def run_export(args: argparse.Namespace) -> int:
     catalog = open_store(args.store)
     runs = catalog.trajectories(args.run)
     measures = args.measures.split(",") if args.measures else None
-    out = export_html(runs if len(runs) > 1 else next(iter(runs.values())), Path(args.html),
-                      layer=args.layer, measures=measures,
-                      include_plotlyjs="cdn" if args.cdn else True)
+    out = export_html(
+        runs if len(runs) > 1 else next(iter(runs.values())),
+        Path(args.html),
+        layer=args.layer,
+        measures=measures,
+        include_plotlyjs="cdn" if args.cdn else True,
+    )
     print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB): {', '.join(runs)}")
     return 0

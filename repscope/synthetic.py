@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 
@@ -66,13 +68,17 @@ def demo_model():
     import torch
 
     return torch.nn.Sequential(
-        torch.nn.Linear(8, 64), torch.nn.Tanh(), torch.nn.Linear(64, 64), torch.nn.Tanh(),
+        torch.nn.Linear(8, 64),
+        torch.nn.Tanh(),
+        torch.nn.Linear(64, 64),
+        torch.nn.Tanh(),
         torch.nn.Linear(64, 4),
     )
 
 
-def save_demo_checkpoints(folder=None, *, steps=(0, 1, 2, 4, 8, 16, 32, 64, 128, 256),
-                          seed: int = 0):
+def save_demo_checkpoints(
+    folder=None, *, steps=(0, 1, 2, 4, 8, 16, 32, 64, 128, 256), seed: int = 0
+):
     """Train :func:`demo_model` on a teacher network's outputs and save real checkpoints.
 
     A few hundred Adam steps on a CPU (about a second); the state dict is saved as
@@ -124,9 +130,18 @@ def save_demo_checkpoints(folder=None, *, steps=(0, 1, 2, 4, 8, 16, 32, 64, 128,
     return folder
 
 
-def synthetic_trajectory(n_steps: int = 12, layers=("h.0", "h.1"), n_points: int = 200, *,
-                         n_features: int = 32, n_classes: int = 4, labels: bool = True,
-                         run: str = "synthetic", store=None, seed: int = 0):
+def synthetic_trajectory(
+    n_steps: int = 12,
+    layers=("h.0", "h.1"),
+    n_points: int = 200,
+    *,
+    n_features: int = 32,
+    n_classes: int = 4,
+    labels: bool = True,
+    run: str = "synthetic",
+    store=None,
+    seed: int = 0,
+):
     """A :class:`~repscope.trajectory.Trajectory` of made-up checkpoints, with no training.
 
     Each (step, layer) holds Gaussian data whose covariance decays as ``i^-a`` with ``a`` moving
@@ -164,7 +179,7 @@ def synthetic_trajectory(n_steps: int = 12, layers=("h.0", "h.1"), n_points: int
     import torch
 
     from .probe import Probe
-    from .scan import _points, measures_of
+    from .scan import measures_of, principal_points
     from .store import Record
     from .trajectory import Trajectory
 
@@ -172,25 +187,34 @@ def synthetic_trajectory(n_steps: int = 12, layers=("h.0", "h.1"), n_points: int
     classes = rng.integers(0, n_classes, size=n_points)
     inputs = torch.from_numpy(rng.normal(size=(n_points, 4)))
     probe = Probe(inputs, layers=list(layers), labels=classes if labels else None)
-    traj = Trajectory(None, probe, store=store, run=run,
-                      fit_range=(2, max(3, n_features // 2)))
+    traj = Trajectory(None, probe, store=store, run=run, fit_range=(2, max(3, n_features // 2)))
     steps = [0, *log_spaced_steps(n_steps - 1, last=min(10 ** (n_steps / 4), 143_000))]
-    key = traj.key()
+    key: dict[str, Any] = traj.key()
     ranks = np.arange(1, n_features + 1)
     means = rng.normal(size=(n_classes, n_features))
     records = []
     for i, step in enumerate(steps):
         u = np.log1p(step) / np.log1p(steps[-1] or 1)
-        decay = 1.2 + 0.8 * np.exp(-((u - 0.15) / 0.1) ** 2) - 0.5 * u + 0.9 * u ** 3
+        decay = 1.2 + 0.8 * np.exp(-(((u - 0.15) / 0.1) ** 2)) - 0.5 * u + 0.9 * u**3
         for j, layer in enumerate(layers):
             scale = np.sqrt(ranks ** -(decay + 0.1 * j))
             x = rng.normal(size=(n_points, n_features)) * scale + 2 * u * means[classes] * scale
             x = x @ np.linalg.qr(rng.normal(size=(n_features, n_features)))[0]
             matrix = torch.from_numpy(x)
             values, spectrum, note = measures_of(matrix, traj.config, None, None)
-            records.append(Record(run=run, checkpoint=f"synthetic:{seed}:{i}", layer=layer,
-                                  step=int(step), measures=values, spectrum=spectrum,
-                                  points=_points(matrix, traj.config), error=note, **key))
+            records.append(
+                Record(
+                    run=run,
+                    checkpoint=f"synthetic:{seed}:{i}",
+                    layer=layer,
+                    step=int(step),
+                    measures=values,
+                    spectrum=spectrum,
+                    points=principal_points(matrix, traj.config),
+                    error=note,
+                    **key,
+                )
+            )
     traj.store.put(*records)
     traj.store.describe_run(run, {"kind": "synthetic", "identity": f"synthetic (seed {seed})"})
     traj.describe()
@@ -247,8 +271,9 @@ def replay(trajectory, *, delay: float = 0.5, store=None):
     from .trajectory import Trajectory
 
     records = trajectory.records()
-    target = Trajectory(None, trajectory.probe, store=store, run=trajectory.run,
-                        **vars(trajectory.config))
+    target = Trajectory(
+        None, trajectory.probe, store=store, run=trajectory.run, **vars(trajectory.config)
+    )
     target.expected = len(trajectory.steps)
     target.describe()
     scalars = trajectory.store.scalars(trajectory.run)

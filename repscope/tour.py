@@ -60,15 +60,19 @@ def _rows() -> list[tuple[str, str, float, Callable[[], float], float]]:
 
 def run_tour() -> list[Row]:
     """Compute every row of the tour."""
-    return [Row(data, measure, float(expected), float(compute()), rtol)
-            for data, measure, expected, compute, rtol in _rows()]
+    return [
+        Row(data, measure, float(expected), float(compute()), rtol)
+        for data, measure, expected, compute, rtol in _rows()
+    ]
 
 
 def format_table(rows: list[Row]) -> str:
     """The rows as an aligned text table."""
     header = ("data", "measure", "expected", "computed", "")
-    lines = [(r.data, r.measure, f"{r.expected:.4g}", f"{r.computed:.4f}", "ok" if r.ok else "OFF")
-             for r in rows]
+    lines = [
+        (r.data, r.measure, f"{r.expected:.4g}", f"{r.computed:.4f}", "ok" if r.ok else "OFF")
+        for r in rows
+    ]
     widths = [max(len(str(line[i])) for line in [header, *lines]) for i in range(5)]
     fmt = "  ".join(f"{{:<{w}}}" for w in widths)
     rule = "  ".join("-" * w for w in widths)

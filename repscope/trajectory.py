@@ -36,7 +36,13 @@ import pandas as pd
 from .config import MeasureConfig
 from .phases import Phase, detect_phases
 from .probe import Probe
-from .scan import WHOLE_CHECKPOINT, measure_checkpoint, worker_threads
+from .scan import (
+    WHOLE_CHECKPOINT,
+    check_executor,
+    failed_checkpoint,
+    measure_checkpoint,
+    worker_threads,
+)
 from .sources.base import Checkpoint, Source
 from .store import Record, Store
 
@@ -51,7 +57,7 @@ class Trajectory:
     source : Source
         Yields the checkpoints (:class:`~repscope.sources.CheckpointFolder`,
         :class:`~repscope.sources.HubRevisions`, …). ``None`` for a trajectory read back from a
-        store (or filled by a :class:`~repscope.sources.live.LiveRun`).
+        store (or filled by a :class:`~repscope.live.LiveRun`).
     probe : Probe
         The fixed inputs and layers.
     store : Store, str or Path, optional
@@ -67,9 +73,17 @@ class Trajectory:
         ``eps``, ``max_components``, ``dse``, ``sigma``, ``t``.
     """
 
-    def __init__(self, source: Source | None, probe: Probe, *,
-                 store: Store | str | Path | None = None, run: str | None = None,
-                 loss_fn: Callable | None = None, device: str | None = None, **measures: Any):
+    def __init__(
+        self,
+        source: Source | None,
+        probe: Probe,
+        *,
+        store: Store | str | Path | None = None,
+        run: str | None = None,
+        loss_fn: Callable | None = None,
+        device: str | None = None,
+        **measures: Any,
+    ):
         self.source, self.probe = source, probe
         self.config = MeasureConfig(**measures)
         self.store = store if isinstance(store, Store) else Store(store or ":memory:")
@@ -77,7 +91,7 @@ class Trajectory:
         self.loss_fn, self.device = loss_fn, device
         #: The Future of a running :meth:`compute_in_background` (the widgets watch it).
         self.filling: cf.Future | None = None
-        #: Filled by a :class:`~repscope.sources.live.LiveRun` while it trains.
+        #: Filled by a :class:`~repscope.live.LiveRun` while it trains.
         self.live = False
         #: How many checkpoints the run will have, when the source does not know yet (a run
         #: still training); the widgets show progress against it.
@@ -107,16 +121,25 @@ class Trajectory:
         if describe is not None:
             self.store.describe_probe(self.probe.fingerprint(), describe())
 
-    def compute(self, executor: cf.Executor | None = None, *, progress: bool = True,
-                on_record: Callable[[list[Record]], None] | None = None) -> Trajectory:
+    def compute(
+        self,
+        executor: cf.Executor | None = None,
+        *,
+        progress: bool = True,
+        on_record: Callable[[list[Record]], None] | None = None,
+    ) -> Trajectory:
         """Compute what is missing, checkpoint by checkpoint, writing each to the store at once.
 
         Parameters
         ----------
         executor : concurrent.futures.Executor, optional
-            Runs one checkpoint per task (threads, processes, or a Dask/Ray cluster's executor).
-            Each worker caps its BLAS/OpenMP threads at ``cores // workers``. Default: in this
-            thread, one checkpoint at a time.
+            Runs one checkpoint per task (threads, processes, or a Dask cluster's
+            ``client.get_executor()``). Each task caps its BLAS/OpenMP threads at its share of
+            the cores (see :func:`~repscope.scan.worker_threads`). A task that raises (its
+            worker process died, the pool broke, it was cancelled) is run once more; if it
+            fails again it is stored as a failed checkpoint naming the error, and the other
+            checkpoints go on (see :func:`run_contained`). Default: in this thread, one
+            checkpoint at a time.
         progress : bool, default True
             Show a progress bar (``tqdm.auto``: a widget in notebooks).
         on_record : callable, optional
@@ -129,17 +152,27 @@ class Trajectory:
         """
         from tqdm.auto import tqdm
 
+        check_executor(executor, self.device)
         self.describe()
         self._store_source_scalars()
         todo = self.pending()
-        reference = next(iter(self.source), None) if self.config.view == "weights" else None
+        reference = next(iter(self.source or ()), None) if self.config.view == "weights" else None
         job = functools.partial(
-            measure_checkpoint, run=self.run, probe=self.probe, config=self.config,
-            reference=reference, loss_fn=self.loss_fn, device=self.device,
-            threads=worker_threads(executor))
+            measure_checkpoint,
+            run=self.run,
+            probe=self.probe,
+            config=self.config,
+            reference=reference,
+            loss_fn=self.loss_fn,
+            device=self.device,
+            threads=worker_threads(executor),
+        )
+        fail = functools.partial(
+            failed_checkpoint, run=self.run, probe=self.probe, config=self.config
+        )
         bar = tqdm(total=len(todo), desc=f"scan {self.run}", unit="ckpt", disable=not progress)
         try:
-            for records in self._run(job, todo, executor):
+            for records in self._run(job, todo, executor, fail):
                 self.store.put_checkpoint(records)
                 bar.update(1)
                 if on_record is not None:
@@ -152,20 +185,18 @@ class Trajectory:
         """The training scalars a source knows (a Trainer folder's ``log_history``)."""
         read = getattr(self.source, "scalars", None)
         by_step: dict[int, dict[str, float]] = {}
-        for step, name, value in (read() if read is not None else ()):
+        for step, name, value in read() if read is not None else ():
             by_step.setdefault(step, {})[name] = value
         for step, values in by_step.items():
             self.store.put_scalars(self.run, step, values)
 
     @staticmethod
-    def _run(job, todo, executor):
+    def _run(job, todo, executor, fail):
         if executor is None:
             for ckpt, fingerprint in todo:
                 yield job(ckpt, fingerprint=fingerprint)
             return
-        futures = [executor.submit(job, c, fingerprint=fp) for c, fp in todo]
-        for future in cf.as_completed(futures):
-            yield future.result()
+        yield from run_contained(job, todo, executor, fail)
 
     def compute_in_background(self, **kwargs: Any) -> cf.Future:
         """Start :meth:`compute` in a background thread; the kernel stays free. Returns its
@@ -223,11 +254,16 @@ class Trajectory:
         """What a reader of the numbers should know: measured layers that miss a measure (too
         few eigenvalues for α-ReQ, say), and steps whose weights are identical to an earlier
         step's (a hub revision that serves another step's weights, say)."""
-        rows = [(r.step, r.layer, r.error) for r in self.records()
-                if r.status == "ok" and r.error]
+        rows = [(r.step, r.layer, r.error) for r in self.records() if r.status == "ok" and r.error]
         for step, first in self.duplicates().items():
-            rows.append((step, WHOLE_CHECKPOINT, f"step {step} has the same weights as step "
-                         f"{first} (identical checkpoint fingerprint)"))
+            rows.append(
+                (
+                    step,
+                    WHOLE_CHECKPOINT,
+                    f"step {step} has the same weights as step "
+                    f"{first} (identical checkpoint fingerprint)",
+                )
+            )
         return pd.DataFrame(sorted(rows, key=lambda r: r[0]), columns=["step", "layer", "note"])
 
     def duplicates(self) -> dict[int, int]:
@@ -266,10 +302,12 @@ class Trajectory:
     def spectrum(self, step: int, layer: str) -> np.ndarray:
         """The normalised eigenvalues at one checkpoint and layer, descending."""
         for r in self.records():
-            if r.step == step and r.layer == layer and r.status == "ok":
+            if r.step == step and r.layer == layer and r.status == "ok" and r.spectrum is not None:
                 return r.spectrum
-        raise KeyError(f"no spectrum stored for step {step}, layer {layer!r} "
-                       f"(steps: {self.steps}; layers: {self.layers}).")
+        raise KeyError(
+            f"no spectrum stored for step {step}, layer {layer!r} "
+            f"(steps: {self.steps}; layers: {self.layers})."
+        )
 
     def phases(self, layer: str | None = None, **options: Any) -> list[Phase]:
         """Detected phases of one layer (default: the last) from its RankMe and α curves.
@@ -282,21 +320,148 @@ class Trajectory:
         layer = layer or layers[-1]
         rank, alpha = self.curve("effective_rank", layer), self.curve("alpha", layer)
         common = rank.index.intersection(alpha.index)
-        return detect_phases(common.to_numpy(), rank[common].to_numpy(),
-                             alpha[common].to_numpy(), **options)
+        return detect_phases(
+            common.to_numpy(), rank[common].to_numpy(), alpha[common].to_numpy(), **options
+        )
 
     def phase_table(self, layer: str | None = None, **options: Any) -> pd.DataFrame:
         """:meth:`phases` as a table: phase, first and last step, RankMe and α change."""
-        rows = [(p.name, p.start_step, p.end_step, p.evidence["rankme_change"],
-                 p.evidence["alpha_change"]) for p in self.phases(layer, **options)]
-        return pd.DataFrame(rows, columns=["phase", "start_step", "end_step", "rankme_change",
-                                           "alpha_change"])
+        rows = [
+            (
+                p.name,
+                p.start_step,
+                p.end_step,
+                p.evidence["rankme_change"],
+                p.evidence["alpha_change"],
+            )
+            for p in self.phases(layer, **options)
+        ]
+        return pd.DataFrame(
+            rows, columns=["phase", "start_step", "end_step", "rankme_change", "alpha_change"]
+        )
+
+
+def run_contained(
+    job: Callable[..., list[Record]],
+    todo: list[tuple[Checkpoint, str]],
+    executor: cf.Executor,
+    fail: Callable[..., list[Record]],
+) -> Iterable[list[Record]]:
+    """Run ``job(checkpoint, fingerprint=…)`` for each of ``todo`` in ``executor``; yield each
+    checkpoint's records as it finishes, whatever happens to the other tasks.
+
+    A task that raises (``job`` itself never does for a bad checkpoint, so this is the
+    executor: a Dask worker killed while measuring it, ``distributed.KilledWorker``; a process
+    pool broken by a worker that died, ``BrokenProcessPool``; a cancelled task) is submitted
+    once more. If it raises again, or the executor refuses it, the checkpoint's records are
+    ``fail(checkpoint, fingerprint=…, error=…)`` naming the error: stored as failed, and tried
+    again by the next :meth:`Trajectory.compute`.
+
+    A ``ProcessPoolExecutor`` that broke loses every task it held and accepts no more: those
+    are run again one at a time in a one-process pool (the same start method; a new one after
+    each death), so only a checkpoint that kills its process again fails, and the rest are
+    stored.
+
+    Parameters
+    ----------
+    job : callable
+        ``job(checkpoint, fingerprint=str) -> list[Record]``, picklable for a process pool or
+        a cluster.
+    todo : list of (Checkpoint, str)
+        The checkpoints and their fingerprints.
+    executor : concurrent.futures.Executor
+        Where the tasks run.
+    fail : callable
+        ``fail(checkpoint, fingerprint=str, error=str) -> list[Record]``: the records of a
+        checkpoint that could not be measured.
+
+    Yields
+    ------
+    list of Record
+        One checkpoint's records at a time, in the order they finish.
+    """
+    pending = {executor.submit(job, c, fingerprint=fp): (c, fp, False) for c, fp in todo}
+    orphans: list[tuple[Checkpoint, str]] = []
+    while pending:
+        # cf.wait misses a future cancelled without notice (``shutdown(cancel_futures=True)``
+        # of a thread or process pool): it wakes at least once a second to look for those.
+        cf.wait(pending, timeout=1.0, return_when=cf.FIRST_COMPLETED)
+        for future in [f for f in pending if f.done()]:
+            ckpt, fp, retried = pending.pop(future)
+            records, error = _outcome(future)
+            if error is None:
+                yield records
+                continue
+            why = f"{ckpt.name}: {_describe_error(error)}"
+            if not retried:
+                try:  # another callable: Dask would hand a pure task's failed result back
+                    pending[executor.submit(_Again(job), ckpt, fingerprint=fp)] = (ckpt, fp, True)
+                    continue
+                except Exception as refused:  # a broken pool, an executor shut down
+                    if isinstance(executor, cf.ProcessPoolExecutor):
+                        orphans.append((ckpt, fp))
+                        continue
+                    why += f"; the executor refused to run it again ({_describe_error(refused)})"
+            else:
+                why += " (on its second try)"
+            yield fail(ckpt, fingerprint=fp, error=why)
+    yield from _run_alone(job, orphans, getattr(executor, "_mp_context", None), fail)
+
+
+def _run_alone(job, todo, context, fail) -> Iterable[list[Record]]:
+    """Each checkpoint in a one-process pool, one at a time; a new pool after one breaks."""
+    pool = None
+    try:
+        for ckpt, fp in todo:
+            if pool is None:
+                pool = cf.ProcessPoolExecutor(max_workers=1, mp_context=context)
+            records, error = _outcome(pool.submit(job, ckpt, fingerprint=fp))
+            if error is None:
+                yield records
+                continue
+            if isinstance(error, cf.BrokenExecutor):  # the pool is unusable now
+                pool.shutdown(wait=True)
+                pool = None
+            yield fail(
+                ckpt,
+                fingerprint=fp,
+                error=f"{ckpt.name}: {_describe_error(error)} (run alone, after its pool broke)",
+            )
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True)
+
+
+def _outcome(future: cf.Future) -> tuple[Any, BaseException | None]:
+    """``(result, None)`` of a finished future, or ``(None, what it raised)``."""
+    try:
+        return future.result(), None
+    except Exception as err:  # cf.CancelledError is an Exception too
+        return None, err
+
+
+def _describe_error(err: BaseException) -> str:
+    """``"TypeName: message"`` on one line."""
+    text = " ".join(str(err).split())
+    return f"{type(err).__name__}: {text}" if text else type(err).__name__
+
+
+class _Again:
+    """``job`` under another name, for its second try: Dask keys a task by its function and
+    arguments, and submitting the same call again would be handed the failed task back."""
+
+    def __init__(self, job: Callable[..., Any]):
+        self.job = job
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.job(*args, **kwargs)
 
 
 def natural_key(name: str) -> tuple:
     """Sort key that puts ``layers.2`` before ``layers.10``."""
-    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p)
-                 for p in re.split(r"(\d+)", name) if p)
+    return tuple(
+        (0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"(\d+)", name) if p
+    )
 
 
 def layer_order(names: Iterable[str], preferred: Iterable[str] | None = None) -> list[str]:
@@ -328,14 +493,16 @@ class _Reader:
 
     def _refresh(self) -> None:
         t = self.trajectory
-        key = t.key()
+        key: dict[str, Any] = t.key()
         version = t.store.version(run=t.run, **key)
         if version == self._version:
             return
         last = max((r.created for r in self._rows.values()), default=None)
         fresh = list(t.store.records(run=t.run, points=False, since=last, **key))
-        if last is not None and len(self._rows) + sum(
-                r.key not in self._rows for r in fresh) != version[0]:
+        if (
+            last is not None
+            and len(self._rows) + sum(r.key not in self._rows for r in fresh) != version[0]
+        ):
             fresh, self._rows = list(t.store.records(run=t.run, points=False, **key)), {}
         for r in fresh:
             self._rows[r.key] = r
@@ -351,13 +518,17 @@ class _Reader:
         with self._lock:
             self._refresh()
             if self._metrics is None:
-                rows = [(r.step, r.layer, name, value) for r in self._current
-                        if r.status == "ok" for name, value in r.measures.items()]
+                rows = [
+                    (r.step, r.layer, name, value)
+                    for r in self._current
+                    if r.status == "ok"
+                    for name, value in r.measures.items()
+                ]
                 frame = pd.DataFrame(rows, columns=METRIC_COLUMNS)
-                self._metrics = frame.sort_values(["step", "layer", "measure"], kind="stable"
-                                                  ).reset_index(drop=True)
+                self._metrics = frame.sort_values(
+                    ["step", "layer", "measure"], kind="stable"
+                ).reset_index(drop=True)
             return self._metrics
-
 
     def curve(self, measure: str, layer: str) -> tuple[np.ndarray, np.ndarray]:
         with self._lock:
@@ -368,9 +539,13 @@ class _Reader:
                     if r.status == "ok":
                         for name, value in r.measures.items():
                             table.setdefault((name, r.layer), []).append((r.step, value))
-                self._curves = {k: (np.array([s for s, _ in v], dtype=np.int64),
-                                    np.array([x for _, x in v], dtype=float))
-                                for k, v in table.items()}
+                self._curves = {
+                    k: (
+                        np.array([s for s, _ in v], dtype=np.int64),
+                        np.array([x for _, x in v], dtype=float),
+                    )
+                    for k, v in table.items()
+                }
             empty = (np.empty(0, dtype=np.int64), np.empty(0))
             return self._curves.get((measure, layer), empty)
 

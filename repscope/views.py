@@ -15,7 +15,7 @@ import torch
 from .probe import Probe, ProbeError
 
 
-def _weight(model: torch.nn.Module, name: str) -> torch.nn.Parameter:
+def _weight(model: torch.nn.Module, name: str) -> torch.Tensor:
     module = dict(model.named_modules())[name]
     weight = getattr(module, "weight", None)
     if not isinstance(weight, torch.Tensor) or weight.ndim < 2:
@@ -25,15 +25,23 @@ def _weight(model: torch.nn.Module, name: str) -> torch.nn.Parameter:
 
 def weight_matrices(model: torch.nn.Module, layers: Sequence[str]) -> dict[str, torch.Tensor]:
     """``{layer: weight as (out_features, in_features·…)}``, detached copies on the CPU."""
-    return {name: _weight(model, name).detach().reshape(_weight(model, name).shape[0], -1)
-            .to("cpu", torch.float64).clone() for name in layers}
+    return {
+        name: _weight(model, name)
+        .detach()
+        .reshape(_weight(model, name).shape[0], -1)
+        .to("cpu", torch.float64)
+        .clone()
+        for name in layers
+    }
 
 
 def default_loss(model: torch.nn.Module, batch: Any) -> torch.Tensor:
     """The model's own loss: a causal LM's next-token loss on the probe tokens."""
     if not isinstance(batch, dict) or "input_ids" not in batch:
-        raise ProbeError("the gradient view needs a loss: pass loss_fn=(model, batch) -> loss "
-                         "for a model that is not a Hugging Face language model.")
+        raise ProbeError(
+            "the gradient view needs a loss: pass loss_fn=(model, batch) -> loss "
+            "for a model that is not a Hugging Face language model."
+        )
     labels = batch["input_ids"].masked_fill(batch["attention_mask"] == 0, -100)
     output = model(**batch, labels=labels)
     loss = getattr(output, "loss", None)
@@ -42,9 +50,13 @@ def default_loss(model: torch.nn.Module, batch: Any) -> torch.Tensor:
     return loss
 
 
-def gradient_matrices(model: torch.nn.Module, probe: Probe, layers: Sequence[str], *,
-                      loss_fn: Callable[[torch.nn.Module, Any], torch.Tensor] | None = None
-                      ) -> dict[str, torch.Tensor]:
+def gradient_matrices(
+    model: torch.nn.Module,
+    probe: Probe,
+    layers: Sequence[str],
+    *,
+    loss_fn: Callable[[torch.nn.Module, Any], torch.Tensor] | None = None,
+) -> dict[str, torch.Tensor]:
     """``{layer: gradient of the mean probe loss w.r.t. the layer's weight, as a matrix}``.
 
     The loss is averaged over the probe's batches (each batch weighted by its size).

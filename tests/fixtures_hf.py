@@ -26,8 +26,14 @@ from pathlib import Path
 import pytest
 import torch
 
-TINY_CONFIG = dict(vocab_size=64, hidden_size=16, num_hidden_layers=2, num_attention_heads=2,
-                   intermediate_size=32, max_position_embeddings=64)
+TINY_CONFIG = dict(
+    vocab_size=64,
+    hidden_size=16,
+    num_hidden_layers=2,
+    num_attention_heads=2,
+    intermediate_size=32,
+    max_position_embeddings=64,
+)
 #: The revisions the ``hub_cache`` fixture builds, one seed (and so one set of weights) each.
 HUB_STEPS = (0, 1, 2, 4)
 HUB_REPO = "org/tiny"
@@ -94,11 +100,16 @@ def _raw_files(state: Mapping[str, torch.Tensor] | None, config) -> dict[str, by
     return files
 
 
-def build_hub_cache(root: str | Path, repo_id: str,
-                    revisions: Mapping[str, Mapping[str, torch.Tensor] | None], *,
-                    config=None, save_pretrained: bool = True, symlinks: bool = True,
-                    extra_files: Mapping[str, Mapping[str, bytes]] | None = None
-                    ) -> dict[str, str]:
+def build_hub_cache(
+    root: str | Path,
+    repo_id: str,
+    revisions: Mapping[str, Mapping[str, torch.Tensor] | None],
+    *,
+    config=None,
+    save_pretrained: bool = True,
+    symlinks: bool = True,
+    extra_files: Mapping[str, Mapping[str, bytes]] | None = None,
+) -> dict[str, str]:
     """Write a Hugging Face hub cache for ``repo_id`` under ``root``, one snapshot per revision.
 
     Parameters

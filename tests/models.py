@@ -22,7 +22,10 @@ class TinySeqModel(torch.nn.Module):
 
 def mlp():
     return torch.nn.Sequential(
-        torch.nn.Linear(6, 24), torch.nn.Tanh(), torch.nn.Linear(24, 24), torch.nn.Tanh(),
+        torch.nn.Linear(6, 24),
+        torch.nn.Tanh(),
+        torch.nn.Linear(24, 24),
+        torch.nn.Tanh(),
         torch.nn.Linear(24, 3),
     )
 
@@ -34,8 +37,9 @@ def save_mlp_checkpoints(folder, steps, *, seed=0):
     states = {}
     for step in steps:
         g = torch.Generator().manual_seed(1000 + step)
-        state = {k: v + 0.05 * (step ** 0.5) * torch.randn(v.shape, generator=g)
-                 for k, v in base.items()}
+        state = {
+            k: v + 0.05 * (step**0.5) * torch.randn(v.shape, generator=g) for k, v in base.items()
+        }
         torch.save(state, folder / f"step_{step}.pt")
         states[step] = state
     return states

@@ -49,8 +49,9 @@ def test_runtime_is_a_python_the_package_supports():
 
 def test_readme_badge_opens_the_three_phases_notebook_in_lab():
     readme = (ROOT / "README.md").read_text()
-    match = re.search(r"https://mybinder\.org/v2/gh/[\w.-]+/[\w.-]+/HEAD\?labpath=([\w%./-]+)",
-                      readme)
+    match = re.search(
+        r"https://mybinder\.org/v2/gh/[\w.-]+/[\w.-]+/HEAD\?labpath=([\w%./-]+)", readme
+    )
     assert match, "no Binder badge with a labpath in the README"
     path = match.group(1).replace("%2F", "/")
     assert path == "notebooks/02_three_phases.ipynb" and (ROOT / path).exists()
@@ -63,21 +64,45 @@ def test_binder_requirements_install_into_a_fresh_venv(tmp_path):
     taken from the local registry)."""
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    env = {**os.environ, "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}",
-           "PIP_RETRIES": "0", "PIP_TIMEOUT": "10", "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+    env = {
+        **os.environ,
+        "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}",
+        "PIP_RETRIES": "0",
+        "PIP_TIMEOUT": "10",
+        "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+    }
     env.pop("VIRTUAL_ENV", None)
     env.pop("PYTHONPATH", None)
     pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q"]
-    done = subprocess.run([*pip, "-r", str(BINDER / "requirements.txt")], env=env,
-                          capture_output=True, text=True, timeout=900)
+    done = subprocess.run(
+        [*pip, "-r", str(BINDER / "requirements.txt")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
-    done = subprocess.run(["bash", str(BINDER / "postBuild")], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=900)
+    done = subprocess.run(
+        ["bash", str(BINDER / "postBuild")],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
-    check = ("import torch, repscope.widgets, repscope.demos, jupyterlab; "
-             "print(torch.__version__, torch.cuda.is_available())")
-    out = subprocess.run([str(venv / "bin" / "python"), "-c", check], env=env, cwd=tmp_path,
-                         capture_output=True, text=True, timeout=300)
+    check = (
+        "import torch, repscope.widgets, repscope.demos, jupyterlab; "
+        "print(torch.__version__, torch.cuda.is_available())"
+    )
+    out = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", check],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     version, cuda = out.stdout.split()
     assert version.endswith("+cpu") and cuda == "False"

@@ -15,8 +15,9 @@ def test_tour_rows_agree_with_their_analytic_values():
 
 
 def test_module_entry_point_runs_the_tour():
-    done = subprocess.run([sys.executable, "-m", "repscope", "tour"], capture_output=True,
-                          text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "repscope", "tour"], capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, done.stderr
     assert "rows agree with the expected value" in done.stdout
     assert "RankMe (covariance)" in done.stdout and "DSE" in done.stdout

@@ -25,8 +25,16 @@ CREATE TABLE results (run TEXT NOT NULL, checkpoint TEXT NOT NULL, layer TEXT NO
 
 def old_key(**fields):
     """The key repscope 0.1 wrote: canonical JSON of every MeasureConfig field."""
-    base = dict(view="activations", kind="covariance", fit_range=[12, 100], eps=1e-7,
-                max_components=None, dse=False, sigma=10.0, t=1.0)
+    base = dict(
+        view="activations",
+        kind="covariance",
+        fit_range=[12, 100],
+        eps=1e-7,
+        max_components=None,
+        dse=False,
+        sigma=10.0,
+        t=1.0,
+    )
     base.update(fields)
     return json.dumps(base, sort_keys=True, separators=(",", ":"))
 
@@ -41,10 +49,16 @@ def test_dse_options_count_only_when_dse_is_computed():
 
 def test_a_key_is_readable_and_names_its_configuration():
     config = MeasureConfig(fit_range=(2, 30), dse=True, sigma="median", t=2.0)
-    assert json.loads(config.key()) == {"view": "activations", "kind": "covariance",
-                                        "fit_range": [2, 30], "eps": 1e-7,
-                                        "max_components": None, "dse": True,
-                                        "sigma": "median", "t": 2.0}
+    assert json.loads(config.key()) == {
+        "view": "activations",
+        "kind": "covariance",
+        "fit_range": [2, 30],
+        "eps": 1e-7,
+        "max_components": None,
+        "dse": True,
+        "sigma": "median",
+        "t": 2.0,
+    }
     restored = MeasureConfig.from_key(config.key())
     assert restored.key() == config.key() and restored.fit_range == (2, 30)
 
@@ -59,8 +73,11 @@ def test_old_keys_are_rewritten_to_todays_rule():
 def test_a_late_option_enters_the_key_only_off_its_default(monkeypatch):
     """The rule for adding an option: rows computed before it existed keep their key."""
     monkeypatch.setattr(config_module, "LATE_OPTIONS", {"eps": 1e-7})  # as if eps were new
-    before = json.dumps({k: v for k, v in json.loads(MeasureConfig().key()).items()
-                         if k != "eps"}, sort_keys=True, separators=(",", ":"))
+    before = json.dumps(
+        {k: v for k, v in json.loads(MeasureConfig().key()).items() if k != "eps"},
+        sort_keys=True,
+        separators=(",", ":"),
+    )
     assert MeasureConfig().key() == before  # at its default: absent, the old key
     assert json.loads(MeasureConfig(eps=1e-9).key())["eps"] == 1e-9  # changed: present
 
@@ -69,13 +86,54 @@ def test_a_schema_2_store_keeps_its_rows_under_the_new_keys(tmp_path):
     path = tmp_path / "old.sqlite"
     conn = sqlite3.connect(path)
     conn.executescript(OLD_SCHEMA_2)
-    rows = [("r", "sha:1", "h.0", "p", old_key(), 1, "ok", '{"effective_rank": 2.5}',
-             np.array([0.75, 0.25]).tobytes(), None, 1.0, None, None),
-            # the same result under a key that differed only in an unused σ: one row remains
-            ("r", "sha:1", "h.0", "p", old_key(sigma=3.0), 1, "ok", '{"effective_rank": 2.5}',
-             np.array([0.75, 0.25]).tobytes(), None, 2.0, None, None),
-            ("r", "sha:2", "h.0", "p", old_key(dse=True), 2, "ok", '{"dse": 4.0}', None, None,
-             1.0, None, None)]
+    rows = [
+        (
+            "r",
+            "sha:1",
+            "h.0",
+            "p",
+            old_key(),
+            1,
+            "ok",
+            '{"effective_rank": 2.5}',
+            np.array([0.75, 0.25]).tobytes(),
+            None,
+            1.0,
+            None,
+            None,
+        ),
+        # the same result under a key that differed only in an unused σ: one row remains
+        (
+            "r",
+            "sha:1",
+            "h.0",
+            "p",
+            old_key(sigma=3.0),
+            1,
+            "ok",
+            '{"effective_rank": 2.5}',
+            np.array([0.75, 0.25]).tobytes(),
+            None,
+            2.0,
+            None,
+            None,
+        ),
+        (
+            "r",
+            "sha:2",
+            "h.0",
+            "p",
+            old_key(dse=True),
+            2,
+            "ok",
+            '{"dse": 4.0}',
+            None,
+            None,
+            1.0,
+            None,
+            None,
+        ),
+    ]
     conn.executemany("INSERT INTO results VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
     conn.commit()
     conn.close()
@@ -93,3 +151,28 @@ def test_a_schema_2_store_keeps_its_rows_under_the_new_keys(tmp_path):
 def test_bad_options_still_raise_in_the_grammar(field):
     with pytest.raises(ValueError, match=rf"^The '{field}' argument of MeasureConfig must be"):
         MeasureConfig(**{field: "nope"})
+
+
+def test_dtype_and_dse_method_leave_the_default_key_unchanged():
+    """Rows stored before these options existed were float64 and exact DSE: their keys stay."""
+    import torch
+
+    from repscope.config import MeasureConfig
+
+    assert "dtype" not in MeasureConfig().key() and "dse_method" not in MeasureConfig().key()
+    assert (
+        MeasureConfig(dtype="float64", dse_method="exact", dse=True).key()
+        == MeasureConfig(dse=True).key()
+    )
+    assert '"dtype":"float32"' in MeasureConfig(dtype=torch.float32).key()
+    # the DSE method is a DSE option: it counts only when DSE is computed
+    assert MeasureConfig(dse_method="lanczos").key() == MeasureConfig().key()
+    assert '"dse_method":"lanczos"' in MeasureConfig(dse=True, dse_method="lanczos").key()
+    back = MeasureConfig.from_key(
+        MeasureConfig(dse=True, dse_method="lanczos", dtype="float32").key()
+    )
+    assert (back.dtype, back.dse_method) == ("float32", "lanczos")
+    with pytest.raises(ValueError, match="'dtype' argument of MeasureConfig must be one of"):
+        MeasureConfig(dtype="float16")
+    with pytest.raises(ValueError, match="'dse_method' argument of MeasureConfig must be one"):
+        MeasureConfig(dse_method="svd")

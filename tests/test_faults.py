@@ -23,8 +23,13 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def cli(*args):
     start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "repscope", *map(str, args)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "repscope", *map(str, args)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     done.seconds = time.perf_counter() - start
     return done
 
@@ -53,15 +58,20 @@ def run_folder(tmp_path):
 def test_float128_input_is_computed_as_float64():
     x = np.random.default_rng(0).normal(size=(50, 6))
     assert geometry.effective_rank(x.astype(np.longdouble)) == pytest.approx(
-        geometry.effective_rank(x))
+        geometry.effective_rank(x)
+    )
     assert geometry.effective_rank(x.astype(np.uint32)) == pytest.approx(
-        geometry.effective_rank(x.astype(np.uint32).astype(float)))
+        geometry.effective_rank(x.astype(np.uint32).astype(float))
+    )
 
 
 def test_dsmi_with_more_clusters_than_points_is_a_clear_error():
     rng = np.random.default_rng(0)
-    with pytest.raises(ValueError, match=r"^The 'n_clusters' argument of dsmi must be fewer "
-                                         r"than the number of points \(20\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"^The 'n_clusters' argument of dsmi must be fewer "
+        r"than the number of points \(20\)",
+    ):
         geometry.dsmi(rng.normal(size=(20, 3)), rng.normal(size=(20, 2)), n_clusters=25)
 
 
@@ -79,8 +89,18 @@ def test_probe_labels_from_a_tensor_of_any_dtype():
 # -- the command line -----------------------------------------------------------------------------
 def test_a_missing_model_function_is_one_line(run_folder, tmp_path):
     folder, probe = run_folder
-    line = one_line_error(cli("scan", folder, "--model", "tests.models:missing_function",
-                              "--probe", probe, "--store", tmp_path / "s.sqlite"))
+    line = one_line_error(
+        cli(
+            "scan",
+            folder,
+            "--model",
+            "tests.models:missing_function",
+            "--probe",
+            probe,
+            "--store",
+            tmp_path / "s.sqlite",
+        )
+    )
     assert "has no function 'missing_function'" in line
 
 
@@ -88,39 +108,89 @@ def test_a_probe_that_is_not_safetensors_is_one_line(run_folder, tmp_path):
     folder, _ = run_folder
     fake = tmp_path / "probe.safetensors"
     fake.write_text("not tensors")
-    line = one_line_error(cli("scan", folder, "--model", "tests.models:mlp", "--probe", fake,
-                              "--store", tmp_path / "s.sqlite"))
+    line = one_line_error(
+        cli(
+            "scan",
+            folder,
+            "--model",
+            "tests.models:mlp",
+            "--probe",
+            fake,
+            "--store",
+            tmp_path / "s.sqlite",
+        )
+    )
     assert "not a readable safetensors file" in line
 
 
 def test_a_store_path_that_is_a_folder_is_one_line(run_folder, tmp_path):
     folder, probe = run_folder
-    line = one_line_error(cli("scan", folder, "--model", "tests.models:mlp", "--probe", probe,
-                              "--store", tmp_path))
+    line = one_line_error(
+        cli("scan", folder, "--model", "tests.models:mlp", "--probe", probe, "--store", tmp_path)
+    )
     assert "is a folder, not a store file" in line
 
 
 def test_bad_options_are_refused_before_any_model_loads(run_folder, tmp_path):
     folder, probe = run_folder
     store = tmp_path / "s.sqlite"
-    for option, message in ((["--dse", "--sigma", "-5"], "'sigma' argument"),
-                            (["--sigma", "wide"], "--sigma must be a number"),
-                            (["--phase-layer", "9", "--layers", "1,3"], "is not one of")):
-        line = one_line_error(cli("scan", folder, "--model", "tests.models:slow_mlp", "--probe",
-                                  probe, "--store", store, *option))
+    for option, message in (
+        (["--dse", "--sigma", "-5"], "'sigma' argument"),
+        (["--sigma", "wide"], "--sigma must be a number"),
+        (["--phase-layer", "9", "--layers", "1,3"], "is not one of"),
+    ):
+        line = one_line_error(
+            cli(
+                "scan",
+                folder,
+                "--model",
+                "tests.models:slow_mlp",
+                "--probe",
+                probe,
+                "--store",
+                store,
+                *option,
+            )
+        )
         assert message in line
         assert not store.exists()  # refused before the store, and before any model
 
 
 def test_an_unknown_phase_layer_after_the_scan_is_an_error(run_folder, tmp_path):
     folder, probe = run_folder
-    done = cli("scan", folder, "--model", "tests.models:mlp", "--probe", probe, "--store",
-               tmp_path / "s.sqlite", "--fit-range", "2,10", "--phase-layer", "nope",
-               "--layers", "1,3", "--no-progress")
+    done = cli(
+        "scan",
+        folder,
+        "--model",
+        "tests.models:mlp",
+        "--probe",
+        probe,
+        "--store",
+        tmp_path / "s.sqlite",
+        "--fit-range",
+        "2,10",
+        "--phase-layer",
+        "nope",
+        "--layers",
+        "1,3",
+        "--no-progress",
+    )
     assert "is not one of --layers ['1', '3']" in one_line_error(done)
-    done = cli("scan", folder, "--model", "tests.models:mlp", "--probe", probe, "--store",
-               tmp_path / "t.sqlite", "--fit-range", "2,10", "--phase-layer", "nope",
-               "--no-progress")  # default layers: known only once scanned
+    done = cli(
+        "scan",
+        folder,
+        "--model",
+        "tests.models:mlp",
+        "--probe",
+        probe,
+        "--store",
+        tmp_path / "t.sqlite",
+        "--fit-range",
+        "2,10",
+        "--phase-layer",
+        "nope",
+        "--no-progress",
+    )  # default layers: known only once scanned
     assert done.returncode == 1 and "nothing could be measured" in done.stderr
 
 
@@ -130,8 +200,19 @@ def test_nothing_measured_exits_1(run_folder, tmp_path):
     for path in folder.glob("*.pt"):
         state = torch.load(path, weights_only=True)
         torch.save({k: torch.full_like(v, float("nan")) for k, v in state.items()}, path)
-    done = cli("scan", folder, "--model", "tests.models:mlp", "--probe", probe, "--layers",
-               "1,3", "--store", tmp_path / "s.sqlite", "--no-progress")
+    done = cli(
+        "scan",
+        folder,
+        "--model",
+        "tests.models:mlp",
+        "--probe",
+        probe,
+        "--layers",
+        "1,3",
+        "--store",
+        tmp_path / "s.sqlite",
+        "--no-progress",
+    )
     assert done.returncode == 1 and "nothing could be measured" in done.stderr
 
 
@@ -164,25 +245,33 @@ def test_a_different_model_factory_never_reuses_stored_results(run_folder, tmp_p
     folder, _ = run_folder
     probe = Probe(torch.randn(30, 6, generator=torch.Generator().manual_seed(0)), layers=["1"])
     store = tmp_path / "s.sqlite"
-    Trajectory(CheckpointFolder(folder, model=mlp), probe, store=store,
-               fit_range=(2, 10)).compute(progress=False)
+    Trajectory(CheckpointFolder(folder, model=mlp), probe, store=store, fit_range=(2, 10)).compute(
+        progress=False
+    )
 
     def other():  # another architecture for the same files
         return mlp()
 
-    with pytest.raises(ValueError, match=r"was filled from folder .* with model tests\.models:mlp"
-                                         r".*this source is .* with model "):
-        Trajectory(CheckpointFolder(folder, model=other), probe, store=store,
-                   fit_range=(2, 10)).compute(progress=False)
+    with pytest.raises(
+        ValueError,
+        match=r"was filled from folder .* with model tests\.models:mlp"
+        r".*this source is .* with model ",
+    ):
+        Trajectory(
+            CheckpointFolder(folder, model=other), probe, store=store, fit_range=(2, 10)
+        ).compute(progress=False)
 
 
 # -- memory before N × N ---------------------------------------------------------------------
 def test_an_operator_too_big_for_memory_is_refused_before_allocating():
     x = torch.zeros(200_000, 2)  # 200,000 points: a 320 GB float64 operator
     start = time.perf_counter()
-    with pytest.raises(InsufficientMemoryError, match=r"^The 'x' argument of dse must be small "
-                                                      r"enough .* 200000 points: .* needs 640 GB"
-                                                      r".*method='lanczos'"):
+    with pytest.raises(
+        InsufficientMemoryError,
+        match=r"^The 'x' argument of dse must be small "
+        r"enough .* 200000 points: .* needs 640 GB"
+        r".*method='lanczos'",
+    ):
         geometry.dse(x)
     assert time.perf_counter() - start < 5  # refused, not attempted
     with pytest.raises(InsufficientMemoryError, match="subsample"):

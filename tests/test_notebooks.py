@@ -87,10 +87,14 @@ def test_notebook_runs_top_to_bottom(path, tmp_path, monkeypatch):
     nb = nbformat.read(path, as_version=4)
     n_cells = len(nb.cells)
     nb.cells.append(nbformat.v4.new_code_cell(PEAK_CELL))
-    client = nbclient.NotebookClient(nb, kernel_manager_class=_kernel_manager_class(),
-                                     kernel_name="python3", timeout=CELL_TIMEOUT,
-                                     allow_errors=False,
-                                     resources={"metadata": {"path": str(tmp_path)}})
+    client = nbclient.NotebookClient(
+        nb,
+        kernel_manager_class=_kernel_manager_class(),
+        kernel_name="python3",
+        timeout=CELL_TIMEOUT,
+        allow_errors=False,
+        resources={"metadata": {"path": str(tmp_path)}},
+    )
     start = time.perf_counter()
     client.execute()  # raises CellExecutionError, naming the cell, on the first error
     seconds = time.perf_counter() - start

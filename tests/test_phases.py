@@ -63,7 +63,7 @@ def test_the_warmup_collapse_runs_through_its_trough_and_bands_meet(seed):
     phases = detect_phases(STEPS, rank, alpha)
     trough = int(STEPS[np.argmin(rank[: nearest_index(256)])])
     assert phases[0].end_step == trough == phases[1].start_step
-    peak = int(STEPS[np.argmax(rank[nearest_index(50):]) + nearest_index(50)])
+    peak = int(STEPS[np.argmax(rank[nearest_index(50) :]) + nearest_index(50)])
     assert phases[1].end_step == peak == phases[2].start_step
     for phase in phases:  # the evidence is the change between the phase's own end points
         i, j = (int(np.searchsorted(STEPS, s)) for s in (phase.start_step, phase.end_step))

@@ -34,9 +34,11 @@ def test_every_test_named_in_the_fault_table_exists():
         for ref in re.findall(r"`([^`]*?(?:\.py)?::[^`]+|tests/[^`]+\.py)`", row):
             path, _, name = ref.partition("::")
             if path.endswith(".py"):
-                current = README.parent / (path if path.startswith("tests/") else
-                                           next(p for p in (README.parent / "tests").rglob(
-                                               Path(path).name)))
+                current = README.parent / (
+                    path
+                    if path.startswith("tests/")
+                    else next(p for p in (README.parent / "tests").rglob(Path(path).name))
+                )
             assert current is not None and current.exists(), ref
             if name:
                 pattern = re.escape(name).replace(r"\*", r"\w*")

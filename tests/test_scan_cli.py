@@ -23,9 +23,14 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def scan(*args, env=None, timeout=300):
-    return subprocess.run([sys.executable, "-m", "repscope", "scan", *map(str, args)],
-                          capture_output=True, text=True, cwd=ROOT, timeout=timeout,
-                          env={**os.environ, **(env or {})})
+    return subprocess.run(
+        [sys.executable, "-m", "repscope", "scan", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )
 
 
 @pytest.fixture
@@ -48,16 +53,30 @@ def test_scan_fills_the_store_and_prints_phases(tmp_path, probe_file):
     folder.mkdir()
     save_mlp_checkpoints(folder, [0, 1, 2, 4, 8])
     store = tmp_path / "s.sqlite"
-    args = [folder, "--model", "tests.models:mlp", "--probe", probe_file, "--layers", "1,3",
-            "--store", store, "--fit-range", "2,10", "--no-progress"]
+    args = [
+        folder,
+        "--model",
+        "tests.models:mlp",
+        "--probe",
+        probe_file,
+        "--layers",
+        "1,3",
+        "--store",
+        store,
+        "--fit-range",
+        "2,10",
+        "--no-progress",
+    ]
     done = scan(*args)
     assert done.returncode == 0, done.stderr
     assert "5 to measure" in done.stdout and "phases of layer 3" in done.stdout
     # the stored values are the library's own, computed in this process
-    probe = Probe(torch.randn(60, 6, generator=torch.Generator().manual_seed(0)),
-                  layers=["1", "3"])
-    direct = Trajectory(CheckpointFolder(folder, model=mlp), probe,
-                        fit_range=(2, 10)).compute(progress=False).metrics
+    probe = Probe(torch.randn(60, 6, generator=torch.Generator().manual_seed(0)), layers=["1", "3"])
+    direct = (
+        Trajectory(CheckpointFolder(folder, model=mlp), probe, fit_range=(2, 10))
+        .compute(progress=False)
+        .metrics
+    )
     with Store(store) as s:
         stored = Trajectory(None, probe, store=s, run="ckpts", fit_range=(2, 10)).metrics
     assert stored.equals(direct)
@@ -72,11 +91,29 @@ def test_a_killed_scan_resumes_and_keeps_every_finished_row(tmp_path, probe_file
     steps = list(range(0, 40, 2))
     save_mlp_checkpoints(folder, steps)
     store = tmp_path / "s.sqlite"
-    args = ["-m", "repscope", "scan", folder, "--model", "tests.models:slow_mlp", "--probe",
-            probe_file, "--layers", "1,3", "--store", store, "--fit-range", "2,10",
-            "--no-progress"]
-    proc = subprocess.Popen([sys.executable, *map(str, args)], cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    args = [
+        "-m",
+        "repscope",
+        "scan",
+        folder,
+        "--model",
+        "tests.models:slow_mlp",
+        "--probe",
+        probe_file,
+        "--layers",
+        "1,3",
+        "--store",
+        store,
+        "--fit-range",
+        "2,10",
+        "--no-progress",
+    ]
+    proc = subprocess.Popen(
+        [sys.executable, *map(str, args)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.time() + 120
     while time.time() < deadline:
         if store.exists() and len(rows(store)) >= 10:
@@ -87,8 +124,20 @@ def test_a_killed_scan_resumes_and_keeps_every_finished_row(tmp_path, probe_file
     before = {(s, layer): created for s, layer, _, created in rows(store)}
     assert 10 <= len(before) < 2 * len(steps)
     assert all(n == 2 for n in _per_step(before).values())  # whole checkpoints only
-    done = scan(folder, "--model", "tests.models:slow_mlp", "--probe", probe_file, "--layers",
-                "1,3", "--store", store, "--fit-range", "2,10", "--no-progress")
+    done = scan(
+        folder,
+        "--model",
+        "tests.models:slow_mlp",
+        "--probe",
+        probe_file,
+        "--layers",
+        "1,3",
+        "--store",
+        store,
+        "--fit-range",
+        "2,10",
+        "--no-progress",
+    )
     assert done.returncode == 0, done.stderr
     assert f"{len(before) // 2} already in" in done.stdout
     after = {(s, layer): created for s, layer, _, created in rows(store)}
@@ -108,8 +157,20 @@ def test_a_bad_checkpoint_is_reported_and_the_exit_status_says_partial(tmp_path,
     folder.mkdir()
     save_mlp_checkpoints(folder, [0, 1, 2])
     (folder / "step_1.pt").write_bytes(b"PK\x03\x04 not really a zip")
-    done = scan(folder, "--model", "tests.models:mlp", "--probe", probe_file, "--layers", "1",
-                "--store", tmp_path / "s.sqlite", "--fit-range", "2,10", "--no-progress")
+    done = scan(
+        folder,
+        "--model",
+        "tests.models:mlp",
+        "--probe",
+        probe_file,
+        "--layers",
+        "1",
+        "--store",
+        tmp_path / "s.sqlite",
+        "--fit-range",
+        "2,10",
+        "--no-progress",
+    )
     assert done.returncode == 3
     assert "failed: step 1:" in done.stdout and "step_1.pt" in done.stdout
 
@@ -128,8 +189,15 @@ def test_bad_input_gives_a_clear_message_and_status(tmp_path, probe_file, extra,
     folder.mkdir()
     save_mlp_checkpoints(folder, [0, 1])
     extra = [probe_file if e == "P" else e for e in extra]
-    done = scan(folder, "--model", "tests.models:mlp", "--store", tmp_path / "s.sqlite",
-                "--no-progress", *extra)
+    done = scan(
+        folder,
+        "--model",
+        "tests.models:mlp",
+        "--store",
+        tmp_path / "s.sqlite",
+        "--no-progress",
+        *extra,
+    )
     assert done.returncode == status
     assert message in done.stdout + done.stderr
 
@@ -150,14 +218,73 @@ def test_scan_of_hub_revisions_offline(tmp_path, hub_cache):  # noqa: F811
     probe_path = tmp_path / "probe.safetensors"
     save_file({"input_ids": ids}, probe_path)
     env = {"HF_HUB_CACHE": str(hub_cache.root), "HF_HUB_OFFLINE": "1"}
-    done = scan(f"hf:{hub_cache.repo_id}", "--steps", "0,1,2,4", "--probe", probe_path,
-                "--store", tmp_path / "s.sqlite", "--fit-range", "2,6", "--no-progress", env=env)
+    done = scan(
+        f"hf:{hub_cache.repo_id}",
+        "--steps",
+        "0,1,2,4",
+        "--probe",
+        probe_path,
+        "--store",
+        tmp_path / "s.sqlite",
+        "--fit-range",
+        "2,6",
+        "--no-progress",
+        env=env,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     probe = Probe(ids)
-    direct = Trajectory(HubRevisions(hub_cache.repo_id, steps=[0, 1, 2, 4]), probe,
-                        fit_range=(2, 6)).compute(progress=False)
+    direct = Trajectory(
+        HubRevisions(hub_cache.repo_id, steps=[0, 1, 2, 4]), probe, fit_range=(2, 6)
+    ).compute(progress=False)
     with Store(tmp_path / "s.sqlite") as store:
         traj = Trajectory(None, probe, store=store, run=hub_cache.repo_id, fit_range=(2, 6))
         assert traj.steps == [0, 1, 2, 4]
         assert traj.layers == ["gpt_neox.layers.0", "gpt_neox.layers.1"]
         assert traj.metrics.equals(direct.metrics)
+
+
+def test_dtype_and_dse_method_reach_the_stored_key(tmp_path, probe_file):
+    folder = tmp_path / "ckpts"
+    folder.mkdir()
+    save_mlp_checkpoints(folder, [0, 1])
+    store = tmp_path / "s.sqlite"
+    done = scan(
+        folder,
+        "--model",
+        "tests.models:mlp",
+        "--probe",
+        probe_file,
+        "--layers",
+        "3",
+        "--store",
+        store,
+        "--fit-range",
+        "2,10",
+        "--no-progress",
+        "--dse",
+        "--sigma",
+        "median",
+        "--dtype",
+        "float32",
+        "--dse-method",
+        "lanczos",
+    )
+    assert done.returncode == 0, done.stderr
+    with sqlite3.connect(store) as conn:
+        keys = {row[0] for row in conn.execute("SELECT params FROM results")}
+    (key,) = keys
+    assert '"dtype":"float32"' in key and '"dse_method":"lanczos"' in key
+    bad = scan(
+        folder,
+        "--model",
+        "tests.models:mlp",
+        "--probe",
+        probe_file,
+        "--layers",
+        "3",
+        "--store",
+        store,
+        "--dtype",
+        "float16",
+    )
+    assert bad.returncode == 2 and "--dtype" in bad.stderr and "float16" in bad.stderr

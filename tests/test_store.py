@@ -24,8 +24,9 @@ def record(step, layer="h.0", **kw):
 def test_round_trip_keeps_values_spectrum_and_nan(tmp_path):
     spec = np.random.default_rng(0).dirichlet(np.ones(50))
     with Store(tmp_path / "s.sqlite") as store:
-        store.put(record(3, measures={"a": 1.5, "b": float("nan"), "c": float("inf")},
-                         spectrum=spec))
+        store.put(
+            record(3, measures={"a": 1.5, "b": float("nan"), "c": float("inf")}, spectrum=spec)
+        )
     with Store(tmp_path / "s.sqlite") as store:  # reopened: it is on disk
         got = store.get(step=3, checkpoint="sha:3", layer="h.0", **KEY)
     assert got.step == 3 and got.measures["a"] == 1.5
@@ -104,8 +105,9 @@ def test_a_newer_store_is_refused_with_a_reason(tmp_path):
     path = tmp_path / "s.sqlite"
     Store(path).close()
     with sqlite3.connect(path) as conn:
-        conn.execute("UPDATE meta SET value=? WHERE key='schema_version'",
-                     (str(SCHEMA_VERSION + 1),))
+        conn.execute(
+            "UPDATE meta SET value=? WHERE key='schema_version'", (str(SCHEMA_VERSION + 1),)
+        )
     with pytest.raises(StoreError, match="newer repscope"):
         Store(path)
 
@@ -151,9 +153,22 @@ def test_a_version_1_store_is_migrated_in_place(tmp_path):
             spectrum BLOB, error TEXT, created REAL NOT NULL,
             PRIMARY KEY (run, step, checkpoint, layer, probe, params));
     """)
-    conn.execute("INSERT INTO results VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                 ("r", "sha:1", "h.0", KEY["probe"], KEY["params"], 1, "ok",
-                  '{"effective_rank": 2.5}', np.array([0.75, 0.25]).tobytes(), None, 0.0))
+    conn.execute(
+        "INSERT INTO results VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+        (
+            "r",
+            "sha:1",
+            "h.0",
+            KEY["probe"],
+            KEY["params"],
+            1,
+            "ok",
+            '{"effective_rank": 2.5}',
+            np.array([0.75, 0.25]).tobytes(),
+            None,
+            0.0,
+        ),
+    )
     conn.commit()
     conn.close()
     with Store(path) as store:
@@ -191,14 +206,25 @@ def _read_only_cases(tmp_path):
     if os.geteuid() != 0:
         folder = tmp_path / "mode"
         folder.mkdir()
-        cases.append(("mode", folder, lambda f: (f.chmod(0o444), f.parent.chmod(0o555)),
-                      lambda f: (f.parent.chmod(0o755), f.chmod(0o644))))
+        cases.append(
+            (
+                "mode",
+                folder,
+                lambda f: (f.chmod(0o444), f.parent.chmod(0o555)),
+                lambda f: (f.parent.chmod(0o755), f.chmod(0o644)),
+            )
+        )
     if shutil.which("chattr") and os.geteuid() == 0:
         folder = tmp_path / "immutable"
         folder.mkdir()
-        cases.append(("immutable", folder,
-                      lambda f: subprocess.run(["chattr", "+i", str(f)], check=True),
-                      lambda f: subprocess.run(["chattr", "-i", str(f)], check=False)))
+        cases.append(
+            (
+                "immutable",
+                folder,
+                lambda f: subprocess.run(["chattr", "+i", str(f)], check=True),
+                lambda f: subprocess.run(["chattr", "-i", str(f)], check=False),
+            )
+        )
     if shutil.which("mount") and os.geteuid() == 0:
         cases.append(("mount", tmp_path / "mounted", None, None))
     return cases
@@ -215,8 +241,10 @@ def test_a_read_only_store_opens_for_reading_and_refuses_writes(tmp_path):
         if name == "mount":
             folder.mkdir()
             ok = subprocess.run(["mount", "--bind", str(source), str(folder)]).returncode == 0
-            ok = ok and subprocess.run(["mount", "-o", "remount,bind,ro", str(folder)]
-                                       ).returncode == 0
+            ok = (
+                ok
+                and subprocess.run(["mount", "-o", "remount,bind,ro", str(folder)]).returncode == 0
+            )
             if not ok:
                 subprocess.run(["umount", str(folder)], check=False)
                 continue

@@ -18,5 +18,19 @@ runs the test-sized version.
 from . import dse_dsmi, grokking, pythia, rich_lazy, three_phases, trainer_run
 from ._run import SIZE_VARIABLE, DemoRun
 
-__all__ = ["SIZE_VARIABLE", "DemoRun", "dse_dsmi", "grokking", "pythia", "rich_lazy",
-           "three_phases", "trainer_run"]
+#: The demos `repscope demo NAME` runs, by their one name (each module's ``NAME``; each has
+#: ``run(size, *, seed, folder, progress) -> DemoRun``). A new demo: a module with ``NAME`` and
+#: ``run``, added here.
+DEMOS = {module.NAME: module for module in (three_phases, grokking, dse_dsmi, rich_lazy)}
+
+__all__ = [
+    "DEMOS",
+    "SIZE_VARIABLE",
+    "DemoRun",
+    "dse_dsmi",
+    "grokking",
+    "pythia",
+    "rich_lazy",
+    "three_phases",
+    "trainer_run",
+]

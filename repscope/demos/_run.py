@@ -22,8 +22,9 @@ SIZE_VARIABLE = "REPSCOPE_DEMO_SIZE"
 
 def demo_size(size: str | None, func: str) -> str:
     """``size``, else ``$REPSCOPE_DEMO_SIZE``, else ``"full"``."""
-    return check_option(size or os.environ.get(SIZE_VARIABLE) or "full", name="size", func=func,
-                        options=SIZES)
+    return check_option(
+        size or os.environ.get(SIZE_VARIABLE) or "full", name="size", func=func, options=SIZES
+    )
 
 
 def demo_folder(folder: str | Path | None, name: str) -> Path:
@@ -79,13 +80,15 @@ class DemoRun:
         history = self.history
         if history.empty or "step" not in history:
             return
-        numeric = [c for c in history.columns if c not in ("step", "run")
-                   and pd.api.types.is_numeric_dtype(history[c])]
+        numeric = [
+            c
+            for c in history.columns
+            if c not in ("step", "run") and pd.api.types.is_numeric_dtype(history[c])
+        ]
         for name, traj in self.trajectories.items():
             rows = history[history.run == name] if "run" in history else history
             for row in rows.itertuples(index=False):
-                values = {c: float(getattr(row, c)) for c in numeric
-                          if pd.notna(getattr(row, c))}
+                values = {c: float(getattr(row, c)) for c in numeric if pd.notna(getattr(row, c))}
                 if values:
                     traj.store.put_scalars(traj.run, int(row.step), values)
 

@@ -21,8 +21,12 @@ def digits_mlp() -> torch.nn.Sequential:
     torch.Size([3, 10])
     """
     return torch.nn.Sequential(
-        torch.nn.Linear(64, 128), torch.nn.ReLU(), torch.nn.Linear(128, 128), torch.nn.ReLU(),
-        torch.nn.Linear(128, 10))
+        torch.nn.Linear(64, 128),
+        torch.nn.ReLU(),
+        torch.nn.Linear(128, 128),
+        torch.nn.ReLU(),
+        torch.nn.Linear(128, 10),
+    )
 
 
 def load_digits_split(seed: int = 0) -> tuple[torch.Tensor, ...]:
@@ -37,9 +41,14 @@ def load_digits_split(seed: int = 0) -> tuple[torch.Tensor, ...]:
     return x[:cut], y[:cut], x[cut:], y[cut:]
 
 
-def train_digits(ckpts: Path, build: Callable[[], tuple[torch.nn.Module, torch.optim.Optimizer]],
-                 data: tuple[torch.Tensor, ...], steps: int, wanted: set[int],
-                 seed: int) -> pd.DataFrame:
+def train_digits(
+    ckpts: Path,
+    build: Callable[[], tuple[torch.nn.Module, torch.optim.Optimizer]],
+    data: tuple[torch.Tensor, ...],
+    steps: int,
+    wanted: set[int],
+    seed: int,
+) -> pd.DataFrame:
     """Minibatches of 64 for ``steps`` steps, saving a checkpoint at each step in ``wanted``.
 
     ``build()`` makes the model and its optimiser (called with torch seeded by ``seed``; the
@@ -56,11 +65,14 @@ def train_digits(ckpts: Path, build: Callable[[], tuple[torch.nn.Module, torch.o
             if step in wanted:
                 save_checkpoint(model, ckpts, step)
                 with torch.no_grad():
-                    rows.append({"step": step,
-                                 "loss": float(torch.nn.functional.cross_entropy(model(x), y)),
-                                 "train_acc": float((model(x).argmax(1) == y).float().mean()),
-                                 "test_acc": float((model(x_test).argmax(1) == y_test)
-                                                   .float().mean())})
+                    rows.append(
+                        {
+                            "step": step,
+                            "loss": float(torch.nn.functional.cross_entropy(model(x), y)),
+                            "train_acc": float((model(x).argmax(1) == y).float().mean()),
+                            "test_acc": float((model(x_test).argmax(1) == y_test).float().mean()),
+                        }
+                    )
             batch = torch.randint(0, len(y), (64,), generator=gen)
             loss = torch.nn.functional.cross_entropy(model(x[batch]), y[batch])
             opt.zero_grad()

@@ -22,14 +22,22 @@ from ..trajectory import Trajectory
 from ._run import DemoRun, demo_folder, demo_size
 from .digits import digits_mlp, load_digits_split, train_digits
 
+#: The demo's name: `repscope demo dse-dsmi`, its folder, its run.
+NAME = "dse-dsmi"
+
 #: (training steps, checkpoints) per size.
 SIZES = {"small": (600, 10), "full": (3000, 24)}
 RUNS = ("true labels", "shuffled labels")
 LAYER = "3"  # the second hidden layer's ReLU output
 
 
-def run(size: str | None = None, *, seed: int = 0, folder: str | Path | None = None,
-        progress: bool = False) -> DemoRun:
+def run(
+    size: str | None = None,
+    *,
+    seed: int = 0,
+    folder: str | Path | None = None,
+    progress: bool = False,
+) -> DemoRun:
     """Train on true and on shuffled labels; measure DSE and DSMI of the second hidden layer.
 
     Parameters
@@ -50,7 +58,7 @@ def run(size: str | None = None, *, seed: int = 0, folder: str | Path | None = N
     """
     size = demo_size(size, "dse_dsmi.run")
     steps, n_ckpt = SIZES[size]
-    root = demo_folder(folder, "dse-dsmi")
+    root = demo_folder(folder, NAME)
     x_train, y_train, x_test, y_test = load_digits_split(seed)
     shuffled = y_train[torch.randperm(len(y_train), generator=torch.Generator().manual_seed(seed))]
     probe = Probe(x_test, layers=[LAYER], labels=y_test.numpy(), batch_size=1024)
@@ -59,13 +67,22 @@ def run(size: str | None = None, *, seed: int = 0, folder: str | Path | None = N
     for name, targets in zip(RUNS, (y_train, shuffled), strict=True):
         ckpts = root / name.replace(" ", "_")
         ckpts.mkdir(exist_ok=True)
-        logs.append(train_digits(ckpts, _adam, (x_train, targets, x_test, y_test), steps,
-                                 wanted, seed).assign(run=name))
-        traj = Trajectory(CheckpointFolder(ckpts, model=digits_mlp), probe,
-                          store=root / "geometry.sqlite", run=name, fit_range=(2, 40),
-                          dse=True, sigma=10.0)
+        logs.append(
+            train_digits(
+                ckpts, _adam, (x_train, targets, x_test, y_test), steps, wanted, seed
+            ).assign(run=name)
+        )
+        traj = Trajectory(
+            CheckpointFolder(ckpts, model=digits_mlp),
+            probe,
+            store=root / "geometry.sqlite",
+            run=name,
+            fit_range=(2, 40),
+            dse=True,
+            sigma=10.0,
+        )
         trajectories[name] = traj.compute(progress=progress)
-    return DemoRun("dse_dsmi", trajectories, pd.concat(logs, ignore_index=True), root)
+    return DemoRun(NAME, trajectories, pd.concat(logs, ignore_index=True), root)
 
 
 def _adam() -> tuple[torch.nn.Module, torch.optim.Optimizer]:

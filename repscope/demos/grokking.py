@@ -23,6 +23,9 @@ from ..sources.folder import CheckpointFolder
 from ..trajectory import Trajectory
 from ._run import DemoRun, demo_folder, demo_size, save_checkpoint
 
+#: The demo's name: `repscope demo grokking`, its folder, its run.
+NAME = "grokking"
+
 #: (modulus p, training steps, checkpoint every, probe pairs) per size.
 SIZES = {"small": (59, 1800, 100, 600), "full": (59, 2400, 50, 1500)}
 
@@ -56,8 +59,13 @@ class ModularAdder(torch.nn.Module):
         return self.out(self.hidden(e.flatten(1)))
 
 
-def run(size: str | None = None, *, seed: int = 0, folder: str | Path | None = None,
-        progress: bool = False) -> DemoRun:
+def run(
+    size: str | None = None,
+    *,
+    seed: int = 0,
+    folder: str | Path | None = None,
+    progress: bool = False,
+) -> DemoRun:
     """Train the modular adder, save checkpoints, and measure the hidden layer.
 
     Parameters
@@ -81,7 +89,7 @@ def run(size: str | None = None, *, seed: int = 0, folder: str | Path | None = N
     """
     size = demo_size(size, "grokking.run")
     p, steps, every, n_probe = SIZES[size]
-    root = demo_folder(folder, "grokking")
+    root = demo_folder(folder, NAME)
     ckpts = root / "checkpoints"
     ckpts.mkdir(exist_ok=True)
     gen = torch.Generator().manual_seed(seed)
@@ -89,13 +97,12 @@ def run(size: str | None = None, *, seed: int = 0, folder: str | Path | None = N
     pairs = torch.stack([a.flatten(), b.flatten()], 1)
     target = pairs.sum(1) % p
     order = torch.randperm(p * p, generator=gen)
-    train, test = order[: p * p // 2], order[p * p // 2:]
+    train, test = order[: p * p // 2], order[p * p // 2 :]
     rows = []
     with torch.random.fork_rng():  # seeded here, the caller's random state left as it was
         torch.manual_seed(seed)
         model = ModularAdder(p)
-        opt = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=1.0,
-                                betas=(0.9, 0.98))
+        opt = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=1.0, betas=(0.9, 0.98))
         for step in range(steps + 1):
             if step % every == 0:
                 save_checkpoint(model, ckpts, step)
@@ -106,15 +113,25 @@ def run(size: str | None = None, *, seed: int = 0, folder: str | Path | None = N
             opt.step()
     history = pd.DataFrame(rows)
     probe_idx = torch.randperm(p * p, generator=gen)[:n_probe]
-    probe = Probe(pairs[probe_idx], layers=["hidden"], labels=target[probe_idx].numpy(),
-                  batch_size=1024)
-    traj = Trajectory(CheckpointFolder(ckpts, model=lambda: ModularAdder(p)), probe,
-                      store=root / "geometry.sqlite", run="grokking", fit_range=(2, 40),
-                      dse=True, sigma=10.0)
+    probe = Probe(
+        pairs[probe_idx], layers=["hidden"], labels=target[probe_idx].numpy(), batch_size=1024
+    )
+    traj = Trajectory(
+        CheckpointFolder(ckpts, model=lambda: ModularAdder(p)),
+        probe,
+        store=root / "geometry.sqlite",
+        run="grokking",
+        fit_range=(2, 40),
+        dse=True,
+        sigma=10.0,
+    )
     traj.compute(progress=progress).add_cka()
-    facts = {"memorised_step": _first(history, "train_acc", 0.99),
-             "generalised_step": _first(history, "test_acc", 0.9), "p": p}
-    return DemoRun("grokking", {"grokking": traj}, history.assign(run="grokking"), root, facts)
+    facts = {
+        "memorised_step": _first(history, "train_acc", 0.99),
+        "generalised_step": _first(history, "test_acc", 0.9),
+        "p": p,
+    }
+    return DemoRun(NAME, {"grokking": traj}, history.assign(run="grokking"), root, facts)
 
 
 def _evaluate(model: torch.nn.Module, pairs, target, train, test, step: int) -> dict[str, Any]:
@@ -122,8 +139,12 @@ def _evaluate(model: torch.nn.Module, pairs, target, train, test, step: int) -> 
         logits = model(pairs)
         hit = (logits.argmax(1) == target).float()
         loss = torch.nn.functional.cross_entropy(logits[train], target[train])
-    return {"step": step, "loss": float(loss), "train_acc": float(hit[train].mean()),
-            "test_acc": float(hit[test].mean())}
+    return {
+        "step": step,
+        "loss": float(loss),
+        "train_acc": float(hit[train].mean()),
+        "test_acc": float(hit[test].mean()),
+    }
 
 
 def _first(history: pd.DataFrame, column: str, level: float) -> int | None:

@@ -19,7 +19,7 @@ import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -32,10 +32,23 @@ from ._run import demo_folder, demo_size
 from .three_phases import learning_rate
 from .zipf_bigram import ZipfBigramLanguage
 
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel
+
 DEFAULT_MODEL = "EleutherAI/pythia-70m"
 #: The default steps: every Pythia log step (0, 1, 2, 4, …, 512), then doubling thousands.
-STEPS: tuple[int, ...] = (0, *(2**i for i in range(10)), 1000, 2000, 4000, 8000, 16000, 32000,
-                          64000, 143000)
+STEPS: tuple[int, ...] = (
+    0,
+    *(2**i for i in range(10)),
+    1000,
+    2000,
+    4000,
+    8000,
+    16000,
+    32000,
+    64000,
+    143000,
+)
 #: α-ReQ's fit range for either path: the probe has a few dozen sentences (hub) and the offline
 #: model a 32-wide residual stream, so the spectrum has only a few dozen eigenvalues.
 FIT_RANGE = (2, 20)
@@ -115,9 +128,15 @@ def hub_reachable(model: str = DEFAULT_MODEL, *, timeout: float = 5.0) -> tuple[
     return True, ""
 
 
-def revisions(model: str = DEFAULT_MODEL, steps: Sequence[int] = STEPS, *,
-              folder: str | Path | None = None, size: str | None = None,
-              offline: bool | None = None, seed: int = 0) -> tuple[Any, Probe, str]:
+def revisions(
+    model: str = DEFAULT_MODEL,
+    steps: Sequence[int] = STEPS,
+    *,
+    folder: str | Path | None = None,
+    size: str | None = None,
+    offline: bool | None = None,
+    seed: int = 0,
+) -> tuple[Any, Probe, str]:
     """A source of Pythia checkpoints and a probe for them, or an offline stand-in.
 
     Parameters
@@ -172,8 +191,10 @@ def revisions(model: str = DEFAULT_MODEL, steps: Sequence[int] = STEPS, *,
     """
     steps = sorted({int(s) for s in steps})
     if not steps or steps[0] < 0:
-        raise ValueError(f"The 'steps' argument of revisions must be a non-empty sequence of "
-                         f"non-negative steps; got {steps}.")
+        raise ValueError(
+            f"The 'steps' argument of revisions must be a non-empty sequence of "
+            f"non-negative steps; got {steps}."
+        )
     if offline is None:
         reachable, why = hub_reachable(model)
     else:
@@ -186,12 +207,20 @@ def revisions(model: str = DEFAULT_MODEL, steps: Sequence[int] = STEPS, *,
             reachable, why = False, f"{type(err).__name__}: {first}"
         else:
             unknown = [s for s in steps if s not in PYTHIA_STEPS]
-            extra = (f" Steps {unknown} are not Pythia checkpoints and will fail."
-                     if unknown and "pythia" in model.lower() else "")
-            return source, probe, (
-                f"Hub: {len(steps)} revisions of {model} (steps {steps[0]} … {steps[-1]}), "
-                f"probed with {len(SENTENCES)} English sentences. Each revision is downloaded "
-                f"on first use.{extra}")
+            extra = (
+                f" Steps {unknown} are not Pythia checkpoints and will fail."
+                if unknown and "pythia" in model.lower()
+                else ""
+            )
+            return (
+                source,
+                probe,
+                (
+                    f"Hub: {len(steps)} revisions of {model} (steps {steps[0]} … {steps[-1]}), "
+                    f"probed with {len(SENTENCES)} English sentences. Each revision is downloaded "
+                    f"on first use.{extra}"
+                ),
+            )
     return _offline(model, steps, folder, size, seed, why)
 
 
@@ -203,8 +232,9 @@ def _hub(model: str, steps: list[int]) -> tuple[HubRevisions, Probe]:
     return HubRevisions(model, steps=steps), probe
 
 
-def _offline(model: str, steps: list[int], folder: str | Path | None, size: str | None,
-             seed: int, why: str) -> tuple[CheckpointFolder, Probe, str]:
+def _offline(
+    model: str, steps: list[int], folder: str | Path | None, size: str | None, seed: int, why: str
+) -> tuple[CheckpointFolder, Probe, str]:
     size = demo_size(size, "pythia.revisions")
     longest, batch, n_probe = OFFLINE_SIZES[size]
     kept = [s for s in steps if s <= longest]
@@ -216,18 +246,25 @@ def _offline(model: str, steps: list[int], folder: str | Path | None, size: str 
     _train(lang, kept, batch, ckpts, seed)
     source = CheckpointFolder(ckpts, run=OFFLINE_RUN)
     probe = _probe(lang, n_probe, seed)
-    more = (f" Steps {dropped[0]} … {dropped[-1]} are beyond its training and left out."
-            if dropped else "")
+    more = (
+        f" Steps {dropped[0]} … {dropped[-1]} are beyond its training and left out."
+        if dropped
+        else ""
+    )
     if not why:
         reason, hint = "offline=True was asked for", ""
     else:
         reason = f"the Hugging Face hub cannot be reached ({why})"
-        hint = (" Unset HF_HUB_OFFLINE (with a network) to scrub the real model."
-                if "HF_HUB_OFFLINE" in why else
-                " With a network connection the same call scrubs the real model.")
-    note = (f"Offline: {reason}, so instead of {model} a tiny GPTNeoX (2 layers, width 32) "
-            f"trained here for {kept[-1]} steps on a synthetic Zipfian language stands in, "
-            f"with checkpoints at the same log steps ({', '.join(map(str, kept))}).{more}{hint}")
+        hint = (
+            " Unset HF_HUB_OFFLINE (with a network) to scrub the real model."
+            if "HF_HUB_OFFLINE" in why
+            else " With a network connection the same call scrubs the real model."
+        )
+    note = (
+        f"Offline: {reason}, so instead of {model} a tiny GPTNeoX (2 layers, width 32) "
+        f"trained here for {kept[-1]} steps on a synthetic Zipfian language stands in, "
+        f"with checkpoints at the same log steps ({', '.join(map(str, kept))}).{more}{hint}"
+    )
     return source, probe, note
 
 
@@ -235,26 +272,31 @@ def tiny_gpt_neox_config() -> Any:
     """The offline stand-in's ``GPTNeoXConfig``: 2 layers of width 32, 4 heads, 4096 words."""
     from transformers import GPTNeoXConfig
 
-    return GPTNeoXConfig(vocab_size=OFFLINE_VOCAB, hidden_size=32, num_hidden_layers=2,
-                         num_attention_heads=4, intermediate_size=128,
-                         max_position_embeddings=64, architectures=["GPTNeoXForCausalLM"])
+    return GPTNeoXConfig(
+        vocab_size=OFFLINE_VOCAB,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        intermediate_size=128,
+        max_position_embeddings=64,
+        architectures=["GPTNeoXForCausalLM"],
+    )
 
 
-def _train(lang: ZipfBigramLanguage, steps: list[int], batch: int, ckpts: Path,
-           seed: int) -> None:
+def _train(lang: ZipfBigramLanguage, steps: list[int], batch: int, ckpts: Path, seed: int) -> None:
     """AdamW with warmup and cosine decay; ``save_pretrained`` at each of ``steps``."""
     from transformers import GPTNeoXForCausalLM
     from transformers.utils import logging as hf_logging
 
     total = steps[-1]
     wanted = set(steps)
-    data = torch.from_numpy(lang.sample(max(total, 1) * batch, OFFLINE_CONTEXT,
-                                        np.random.default_rng(seed)))
+    data = torch.from_numpy(
+        lang.sample(max(total, 1) * batch, OFFLINE_CONTEXT, np.random.default_rng(seed))
+    )
     with torch.random.fork_rng():
         torch.manual_seed(seed)
         model = GPTNeoXForCausalLM(tiny_gpt_neox_config())
-        opt = torch.optim.AdamW(model.parameters(), lr=3e-3, betas=(0.9, 0.95),
-                                weight_decay=0.1)
+        opt = torch.optim.AdamW(model.parameters(), lr=3e-3, betas=(0.9, 0.95), weight_decay=0.1)
         model.train()
         bars = hf_logging.is_progress_bar_enabled()
         hf_logging.disable_progress_bar()  # no "Writing model shards" bar per checkpoint
@@ -265,9 +307,10 @@ def _train(lang: ZipfBigramLanguage, steps: list[int], batch: int, ckpts: Path,
                 if step == total:
                     break
                 for group in opt.param_groups:
-                    group["lr"] = learning_rate(step, total, warmup=min(100, max(1, total // 5)),
-                                                  floor=0.0)
-                x = data[step * batch:(step + 1) * batch]
+                    group["lr"] = learning_rate(
+                        step, total, warmup=min(100, max(1, total // 5)), floor=0.0
+                    )
+                x = data[step * batch : (step + 1) * batch]
                 logits = model(input_ids=x[:, :-1]).logits
                 loss = F.cross_entropy(logits.reshape(-1, OFFLINE_VOCAB), x[:, 1:].reshape(-1))
                 opt.zero_grad(set_to_none=True)
@@ -279,7 +322,7 @@ def _train(lang: ZipfBigramLanguage, steps: list[int], batch: int, ckpts: Path,
                 hf_logging.enable_progress_bar()
 
 
-def _save(model: torch.nn.Module, where: Path, step: int) -> None:
+def _save(model: PreTrainedModel, where: Path, step: int) -> None:
     """A Trainer-like checkpoint folder: the ``save_pretrained`` files and a trainer state."""
     model.save_pretrained(where)
     (where / "trainer_state.json").write_text(json.dumps({"global_step": step}))
@@ -292,5 +335,8 @@ def _probe(lang: ZipfBigramLanguage, n: int, seed: int) -> Probe:
     ids = torch.from_numpy(lang.sample(n, length, rng))
     cut = torch.from_numpy(rng.integers(1, length + 1, n))
     mask = (torch.arange(length)[None, :] < cut[:, None]).long()
-    return Probe({"input_ids": ids * mask, "attention_mask": mask},
-                 layers=["gpt_neox.layers.0", "gpt_neox.layers.1"], batch_size=256)
+    return Probe(
+        {"input_ids": ids * mask, "attention_mask": mask},
+        layers=["gpt_neox.layers.0", "gpt_neox.layers.1"],
+        batch_size=256,
+    )

@@ -15,6 +15,7 @@ how far each run's weights moved.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
 import pandas as pd
 import torch
@@ -26,6 +27,9 @@ from ..trajectory import Trajectory
 from ._run import DemoRun, demo_folder, demo_size
 from .digits import digits_mlp, load_digits_split, train_digits
 from .dse_dsmi import LAYER
+
+#: The demo's name: `repscope demo rich-lazy`, its folder, its run.
+NAME = "rich-lazy"
 
 #: (training steps, checkpoints) per size.
 SIZES = {"small": (400, 8), "full": (2000, 20)}
@@ -47,21 +51,25 @@ def initialise(model: torch.nn.Sequential, kind: str, *, seed: int = 0) -> torch
     """
     gen = torch.Generator().manual_seed(seed)
     with torch.no_grad():
-        for layer in (model[0], model[2]):
+        for layer in (cast(torch.nn.Linear, model[0]), cast(torch.nn.Linear, model[2])):
             out_dim, fan_in = layer.weight.shape
             if kind == "low-rank init":
                 u = torch.randn(out_dim, 2, generator=gen)
                 v = torch.randn(2, fan_in, generator=gen)
-                layer.weight.copy_(0.05 * (u @ v) / fan_in ** 0.5)
+                layer.weight.copy_(0.05 * (u @ v) / fan_in**0.5)
             else:
-                layer.weight.copy_(2.0 * torch.randn(out_dim, fan_in, generator=gen)
-                                   / fan_in ** 0.5)
+                layer.weight.copy_(2.0 * torch.randn(out_dim, fan_in, generator=gen) / fan_in**0.5)
             layer.bias.zero_()
     return model
 
 
-def run(size: str | None = None, *, seed: int = 0, folder: str | Path | None = None,
-        progress: bool = False) -> DemoRun:
+def run(
+    size: str | None = None,
+    *,
+    seed: int = 0,
+    folder: str | Path | None = None,
+    progress: bool = False,
+) -> DemoRun:
     """Train the digits MLP from both starts; measure the hidden layer and the weights.
 
     Parameters
@@ -83,7 +91,7 @@ def run(size: str | None = None, *, seed: int = 0, folder: str | Path | None = N
     """
     size = demo_size(size, "rich_lazy.run")
     steps, n_ckpt = SIZES[size]
-    root = demo_folder(folder, "rich-lazy")
+    root = demo_folder(folder, NAME)
     x_train, y_train, x_test, y_test = load_digits_split(seed)
     probe = Probe(x_test, layers=[LAYER], labels=y_test.numpy(), batch_size=1024)
     wanted = {0, *log_spaced_steps(n_ckpt - 1, steps)}
@@ -91,21 +99,33 @@ def run(size: str | None = None, *, seed: int = 0, folder: str | Path | None = N
     for kind in RUNS:
         ckpts = root / kind.replace(" ", "_").replace("-", "_")
         ckpts.mkdir(exist_ok=True)
+
         def build(kind=kind):
             model = initialise(digits_mlp(), kind, seed=seed)
             return model, torch.optim.SGD(model.parameters(), lr=0.05)
 
-        logs.append(train_digits(ckpts, build, (x_train, y_train, x_test, y_test), steps,
-                                 wanted, seed).assign(run=kind))
+        logs.append(
+            train_digits(
+                ckpts, build, (x_train, y_train, x_test, y_test), steps, wanted, seed
+            ).assign(run=kind)
+        )
         source = CheckpointFolder(ckpts, model=digits_mlp)
-        traj = Trajectory(source, probe, store=root / "geometry.sqlite", run=kind,
-                          fit_range=(2, 40))
+        traj = Trajectory(
+            source, probe, store=root / "geometry.sqlite", run=kind, fit_range=(2, 40)
+        )
         trajectories[kind] = traj.compute(progress=progress).add_cka()
-        weights = Trajectory(source, Probe(x_test[:2], layers=["0", "2"]), view="weights",
-                             store=root / "geometry.sqlite", run=f"{kind} (weights)",
-                             fit_range=(2, 40)).compute(progress=progress)
-        last = weights.metrics[(weights.metrics.measure == "relative_distance")
-                               & (weights.metrics.step == max(wanted))]
+        weights = Trajectory(
+            source,
+            Probe(x_test[:2], layers=["0", "2"]),
+            view="weights",
+            store=root / "geometry.sqlite",
+            run=f"{kind} (weights)",
+            fit_range=(2, 40),
+        ).compute(progress=progress)
+        last = weights.metrics[
+            (weights.metrics.measure == "relative_distance") & (weights.metrics.step == max(wanted))
+        ]
         moved[kind] = dict(zip(last.layer, last.value, strict=True))
-    return DemoRun("rich_lazy", trajectories, pd.concat(logs, ignore_index=True), root,
-                   {"weights_moved": moved})
+    return DemoRun(
+        NAME, trajectories, pd.concat(logs, ignore_index=True), root, {"weights_moved": moved}
+    )

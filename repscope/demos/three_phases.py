@@ -66,6 +66,9 @@ from ._run import DemoRun, demo_folder, demo_size, save_checkpoint
 from .tiny_lm import TinyLM
 from .zipf_bigram import ZipfBigramLanguage
 
+#: The demo's name: `repscope demo three-phases`, its folder, its run.
+NAME = "three-phases"
+
 VOCAB, CONTEXT, BATCH = 2048, 64, 32
 LAYER = "ln_f"
 RUN = "three phases"
@@ -91,8 +94,9 @@ def checkpoint_steps(total: int) -> list[int]:
     return sorted({0, *(s for s in grid if s <= total), total})
 
 
-def learning_rate(step: int, total: int, *, peak: float = 3e-3, warmup: int = 100,
-                  floor: float = 0.1) -> float:
+def learning_rate(
+    step: int, total: int, *, peak: float = 3e-3, warmup: int = 100, floor: float = 0.1
+) -> float:
     """Linear warmup over ``warmup`` steps, then cosine decay to ``floor · peak`` at ``total``.
 
     Examples
@@ -127,9 +131,14 @@ def probe(lang: ZipfBigramLanguage, n: int) -> Probe:
     return Probe({"input_ids": ids, "attention_mask": mask}, layers=[LAYER], batch_size=512)
 
 
-def train(lang: ZipfBigramLanguage, steps: int, seed: int,
-          on_checkpoint: Callable[[int, torch.nn.Module, dict[str, float]], None], *,
-          threads: int = 1) -> None:
+def train(
+    lang: ZipfBigramLanguage,
+    steps: int,
+    seed: int,
+    on_checkpoint: Callable[[int, torch.nn.Module, dict[str, float]], None],
+    *,
+    threads: int = 1,
+) -> None:
     """Train on the recipe, calling ``on_checkpoint(step, model, scalars)`` at each checkpoint.
 
     ``scalars`` holds ``lr``, ``train_loss`` (mean of the last 20 steps) and the held-out
@@ -137,8 +146,9 @@ def train(lang: ZipfBigramLanguage, steps: int, seed: int,
     setting is restored after).
     """
     data = torch.from_numpy(lang.sample(steps * BATCH, CONTEXT + 1, np.random.default_rng(seed)))
-    held_out = torch.from_numpy(lang.sample(_EVAL_SEQUENCES, CONTEXT + 1,
-                                            np.random.default_rng(EVAL_SEED)))
+    held_out = torch.from_numpy(
+        lang.sample(_EVAL_SEQUENCES, CONTEXT + 1, np.random.default_rng(EVAL_SEED))
+    )
     wanted = set(checkpoint_steps(steps))
     before = torch.get_num_threads()
     torch.set_num_threads(threads)
@@ -149,9 +159,14 @@ def train(lang: ZipfBigramLanguage, steps: int, seed: int,
             net = model()
             matrices = [p for p in net.parameters() if p.dim() >= 2]
             others = [p for p in net.parameters() if p.dim() < 2]
-            opt = torch.optim.AdamW([{"params": matrices, "weight_decay": 0.1},
-                                     {"params": others, "weight_decay": 0.0}],
-                                    lr=3e-3, betas=(0.9, 0.95))
+            opt = torch.optim.AdamW(
+                [
+                    {"params": matrices, "weight_decay": 0.1},
+                    {"params": others, "weight_decay": 0.0},
+                ],
+                lr=3e-3,
+                betas=(0.9, 0.95),
+            )
             for step in range(steps + 1):
                 lr = learning_rate(step, steps)
                 if step in wanted:
@@ -163,7 +178,7 @@ def train(lang: ZipfBigramLanguage, steps: int, seed: int,
                     break
                 for group in opt.param_groups:
                     group["lr"] = lr
-                x = data[step * BATCH:(step + 1) * BATCH]
+                x = data[step * BATCH : (step + 1) * BATCH]
                 loss = F.cross_entropy(net(x[:, :-1]).reshape(-1, VOCAB), x[:, 1:].reshape(-1))
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
@@ -174,8 +189,9 @@ def train(lang: ZipfBigramLanguage, steps: int, seed: int,
         torch.set_num_threads(before)
 
 
-def _evaluate(net: torch.nn.Module, lang: ZipfBigramLanguage,
-              held_out: torch.Tensor) -> dict[str, float]:
+def _evaluate(
+    net: torch.nn.Module, lang: ZipfBigramLanguage, held_out: torch.Tensor
+) -> dict[str, float]:
     net.eval()
     parts = []
     with torch.no_grad():
@@ -184,12 +200,22 @@ def _evaluate(net: torch.nn.Module, lang: ZipfBigramLanguage,
     net.train()
     names = ("loss", "kl_unigram", "kl_true")
     values = {k: float(np.mean([p[k] for p in parts])) for k in names}
-    return {"heldout_loss": values["loss"], "kl_unigram": values["kl_unigram"],
-            "kl_true": values["kl_true"]}
+    return {
+        "heldout_loss": values["loss"],
+        "kl_unigram": values["kl_unigram"],
+        "kl_true": values["kl_true"],
+    }
 
 
-def run(size: str | None = None, *, seed: int = 0, folder: str | Path | None = None,
-        progress: bool = False, live: bool = False, threads: int | None = None) -> DemoRun:
+def run(
+    size: str | None = None,
+    *,
+    seed: int = 0,
+    folder: str | Path | None = None,
+    progress: bool = False,
+    live: bool = False,
+    threads: int | None = None,
+) -> DemoRun:
     """Train the tiny LM on the recipe, save its checkpoints, measure ``ln_f``, find the phases.
 
     Parameters
@@ -224,18 +250,22 @@ def run(size: str | None = None, *, seed: int = 0, folder: str | Path | None = N
         in the store, as the run's training scalars); ``facts["phases"]`` is the phase table
         and ``facts["seconds"]`` the wall time of training and of the scan.
     """
-    threads = min(2, torch.get_num_threads()) if threads is None else check_int(
-        threads, name="threads", func="three_phases.run", low=1)
+    threads = (
+        min(2, torch.get_num_threads())
+        if threads is None
+        else check_int(threads, name="threads", func="three_phases.run", low=1)
+    )
     size = demo_size(size, "three_phases.run")
     steps, n_probe = SIZES[size]
-    root = demo_folder(folder, "three-phases")
+    root = demo_folder(folder, NAME)
     ckpts = root / "checkpoints"
     ckpts.mkdir(exist_ok=True)
     lang = language()
-    traj = Trajectory(None, probe(lang, n_probe), store=root / "geometry.sqlite", run=RUN,
-                      fit_range=FIT_RANGE)
+    traj = Trajectory(
+        None, probe(lang, n_probe), store=root / "geometry.sqlite", run=RUN, fit_range=FIT_RANGE
+    )
     traj.expected = len(checkpoint_steps(steps))
-    result = DemoRun("three_phases", {RUN: traj}, pd.DataFrame(), root, {}, shown=SHOWN)
+    result = DemoRun(NAME, {RUN: traj}, pd.DataFrame(), root, {}, shown=SHOWN)
     rows: list[dict[str, Any]] = []
 
     def scan(show: bool) -> None:
@@ -254,8 +284,10 @@ def run(size: str | None = None, *, seed: int = 0, folder: str | Path | None = N
         train(lang, steps, seed, on_checkpoint, threads=threads)
         trained = time.perf_counter()
         scan(progress and not live)
-        result.facts["seconds"] = {"training": trained - start,
-                                   "scan": time.perf_counter() - trained}
+        result.facts["seconds"] = {
+            "training": trained - start,
+            "scan": time.perf_counter() - trained,
+        }
         result.history = pd.DataFrame(rows).assign(run=RUN)
         result.facts["phases"] = traj.phase_table(LAYER)
         return result

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
@@ -22,8 +22,10 @@ class Block(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b, t, d = x.shape
-        q, k, v = (z.view(b, t, self.heads, d // self.heads).transpose(1, 2)
-                   for z in self.qkv(self.ln1(x)).split(d, dim=-1))
+        q, k, v = (
+            z.view(b, t, self.heads, d // self.heads).transpose(1, 2)
+            for z in self.qkv(self.ln1(x)).split(d, dim=-1)
+        )
         attended = F.scaled_dot_product_attention(q, k, v, is_causal=True)
         x = x + self.proj(attended.transpose(1, 2).reshape(b, t, d))
         return x + self.fc2(F.gelu(self.fc1(self.ln2(x))))
@@ -52,8 +54,9 @@ class TinyLM(nn.Module):
     torch.Size([2, 5, 100])
     """
 
-    def __init__(self, vocab: int, dim: int = 16, n_layers: int = 2, heads: int = 4,
-                 context: int = 64):
+    def __init__(
+        self, vocab: int, dim: int = 16, n_layers: int = 2, heads: int = 4, context: int = 64
+    ):
         super().__init__()
         self.tok, self.pos = nn.Embedding(vocab, dim), nn.Embedding(context, dim)
         self.blocks = nn.ModuleList(Block(dim, heads) for _ in range(n_layers))
@@ -64,15 +67,16 @@ class TinyLM(nn.Module):
                 nn.init.normal_(module.weight, std=0.02)
             if isinstance(module, nn.Linear) and module.bias is not None:
                 nn.init.zeros_(module.bias)
-        for block in self.blocks:
+        for block in cast("list[Block]", self.blocks):  # a ModuleList of Blocks
             for out in (block.proj, block.fc2):
                 nn.init.normal_(out.weight, std=0.02 / math.sqrt(2 * n_layers))
 
     def forward(self, input_ids: torch.Tensor, attention_mask: Any = None) -> torch.Tensor:
         """Logits ``(batch, time, vocab)``. Attention is causal, so right padding (the mask) never
         changes the states of the tokens before it; the mask is accepted and not needed."""
-        x = self.tok(input_ids) + self.pos(torch.arange(input_ids.shape[1],
-                                                        device=input_ids.device))
+        x = self.tok(input_ids) + self.pos(
+            torch.arange(input_ids.shape[1], device=input_ids.device)
+        )
         for block in self.blocks:
             x = block(x)
         return self.head(self.ln_f(x))

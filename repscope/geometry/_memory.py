@@ -44,8 +44,16 @@ def _size(n_bytes: float) -> str:
     return f"{n_bytes:.0f} bytes"
 
 
-def check_memory(n_bytes: float, *, func: str, got: str, what: str,
-                 device: torch.device | str, advice: str, name: str = "x") -> None:
+def check_memory(
+    n_bytes: float,
+    *,
+    func: str,
+    got: str,
+    what: str,
+    device: torch.device | str,
+    advice: str,
+    name: str = "x",
+) -> None:
     """Raise :class:`InsufficientMemoryError` if ``n_bytes`` exceed the memory available on
     ``device``; the message, in the house grammar, names the argument, what arrived, the size
     needed and ``advice``.
@@ -61,7 +69,8 @@ def check_memory(n_bytes: float, *, func: str, got: str, what: str,
     raise InsufficientMemoryError(
         f"The '{name}' argument of {func} must be small enough for the memory available; got "
         f"{got}: {what} needs {_size(n_bytes)}, and {_size(free)} is available on "
-        f"{torch.device(device)}. {advice}")
+        f"{torch.device(device)}. {advice}"
+    )
 
 
 def square_bytes(batch: int, n: int, dtype: torch.dtype, copies: float) -> float:

@@ -8,8 +8,10 @@ import torch
 
 from .._validation import fail
 from ._arrays import as_batch, check_dtype, unit_scale
+from ._precision import at_full_precision
 
 
+@at_full_precision
 def linear_cka(x: Any, y: Any, *, dtype: torch.dtype | None = None) -> Any:
     """Linear CKA (Kornblith et al. 2019) between two representations of the same samples.
 
@@ -48,8 +50,12 @@ def linear_cka(x: Any, y: Any, *, dtype: torch.dtype | None = None) -> Any:
     if bx.data.shape[:-1] != by.data.shape[:-1] or bx.batched != by.batched:
         lead = tuple(bx.data.shape[:-1]) if bx.batched else (bx.n_samples,)
         got = tuple(by.data.shape) if by.batched else (by.n_samples, by.n_features)
-        fail("y", func, f"an array of the same samples as 'x', shape {lead} + (n_features,)",
-             f"shape {got}")
+        fail(
+            "y",
+            func,
+            f"an array of the same samples as 'x', shape {lead} + (n_features,)",
+            f"shape {got}",
+        )
     xc, _ = unit_scale(bx.data - bx.data.mean(dim=-2, keepdim=True))  # CKA is scale-free
     yd = by.data.to(xc.device)
     yc, _ = unit_scale(yd - yd.mean(dim=-2, keepdim=True))

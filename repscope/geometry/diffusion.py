@@ -30,9 +30,16 @@ from ._kernel import (
     resolve_sigma_values,
 )
 from ._memory import check_memory, square_bytes
+from ._precision import at_full_precision
 
-__all__ = ["diffusion_operator", "diffusion_spectrum", "dse", "dse_from_eigenvalues",
-           "kth_smallest", "resolve_sigma"]
+__all__ = [
+    "diffusion_operator",
+    "diffusion_spectrum",
+    "dse",
+    "dse_from_eigenvalues",
+    "kth_smallest",
+    "resolve_sigma",
+]
 
 
 def _guard(batch: Batch, func: str, copies: float, *, lanczos: bool = True) -> None:
@@ -40,14 +47,22 @@ def _guard(batch: Batch, func: str, copies: float, *, lanczos: bool = True) -> N
     b, n, dtype = batch.data.shape[0], batch.n_samples, batch.data.dtype
     advice = "Use a subsample of the points."
     if lanczos:
-        advice = (f"Use method='lanczos' (the operator once, in float32: "
-                  f"{square_bytes(b, n, torch.float32, 1) / 1e9:.3g} GB) or a subsample of the "
-                  "points.")
-    check_memory(square_bytes(b, n, dtype, copies), func=func, device=batch.data.device,
-                 got=f"{b} × {n} points", advice=advice,
-                 what=f"the {n} × {n} operator in {str(dtype).replace('torch.', '')}")
+        advice = (
+            f"Use method='lanczos' (the operator once, in float32: "
+            f"{square_bytes(b, n, torch.float32, 1) / 1e9:.3g} GB) or a subsample of the "
+            "points."
+        )
+    check_memory(
+        square_bytes(b, n, dtype, copies),
+        func=func,
+        device=batch.data.device,
+        got=f"{b} × {n} points",
+        advice=advice,
+        what=f"the {n} × {n} operator in {str(dtype).replace('torch.', '')}",
+    )
 
 
+@at_full_precision
 def diffusion_operator(x: Any, *, sigma: Sigma = 10.0, dtype: torch.dtype | None = None) -> Any:
     """The symmetric diffusion operator ``M = D^-1/2 K D^-1/2``.
 
@@ -77,6 +92,7 @@ def diffusion_operator(x: Any, *, sigma: Sigma = 10.0, dtype: torch.dtype | None
     return batch.output_array(operator(batch.data, sigma))
 
 
+@at_full_precision
 def resolve_sigma(x: Any, *, sigma: Sigma = "median", dtype: torch.dtype | None = None) -> Any:
     """The numeric kernel bandwidth that ``sigma`` stands for on ``x`` (to show on a plot).
 
@@ -107,6 +123,7 @@ def resolve_sigma(x: Any, *, sigma: Sigma = "median", dtype: torch.dtype | None 
     return batch.output(torch.tensor(values, dtype=torch.float64, device=batch.data.device))
 
 
+@at_full_precision
 def diffusion_spectrum(x: Any, *, sigma: Sigma = 10.0, dtype: torch.dtype | None = None) -> Any:
     """Eigenvalues of the diffusion operator ``M``, in descending order.
 
@@ -171,14 +188,19 @@ def dse_from_eigenvalues(eigenvalues: Any, *, t: float = 1.0) -> Any:
     t = check_t(t, func=func)
     ev = eigenvalues if isinstance(eigenvalues, torch.Tensor) else np.asarray(eigenvalues)
     if ev.ndim not in (1, 2):
-        fail("eigenvalues", func, "a 1-D or 2-D array of shape (n,) or (batch, n)",
-             f"shape {tuple(ev.shape)}")
+        fail(
+            "eigenvalues",
+            func,
+            "a 1-D or 2-D array of shape (n,) or (batch, n)",
+            f"shape {tuple(ev.shape)}",
+        )
     batch = as_batch(ev[..., None, :], name="eigenvalues", func=func, min_samples=1)
     if bool((batch.data == 0).all(dim=-1).any()):
         fail("eigenvalues", func, "not all zero", "all zeros")
     return batch.output(entropy_bits(batch.data[:, 0, :], t))
 
 
+@at_full_precision
 def dse(
     x: Any,
     *,
@@ -266,22 +288,30 @@ def dse(
     func = "dse"
     sigma = check_sigma(sigma, func=func)
     t = check_t(t, func=func)
-    method = check_option(method, name="method", func=func, options=("exact", "lanczos"))
+    check_option(method, name="method", func=func, options=("exact", "lanczos"))
     compute_dtype = check_dtype(dtype, func=func)
-    options = {name: check_int(value, name=name, func=func, low=1) for name, value in
-               (("n_top", n_top), ("n_probes", n_probes), ("n_steps", n_steps))}
+    options = {
+        name: check_int(value, name=name, func=func, low=1)
+        for name, value in (("n_top", n_top), ("n_probes", n_probes), ("n_steps", n_steps))
+    }
     seed = check_int(seed, name="seed", func=func, low=0)
     batch = as_batch(x, func=func, dtype=compute_dtype)
     if method == "lanczos" and batch.n_samples > 4 * options["n_top"]:
         from .diffusion_approx import lanczos_entropy
 
         n = batch.n_samples
-        check_memory(square_bytes(1, n, torch.float32, 1), func=func, got=f"{n} points",
-                     device=batch.data.device, what=f"the {n} × {n} operator in float32",
-                     advice="Use a subsample of the points.")
+        check_memory(
+            square_bytes(1, n, torch.float32, 1),
+            func=func,
+            got=f"{n} points",
+            device=batch.data.device,
+            what=f"the {n} × {n} operator in float32",
+            advice="Use a subsample of the points.",
+        )
 
-        values = torch.stack([lanczos_entropy(xb, sigma, t, seed=seed, **options)[0]
-                              for xb in batch.data])
+        values = torch.stack(
+            [lanczos_entropy(xb, sigma, t, seed=seed, **options)[0] for xb in batch.data]
+        )
         return batch.output(values.to(compute_dtype))
     _guard(batch, func, 2)
     return batch.output(entropy_bits(torch.linalg.eigvalsh(operator(batch.data, sigma)), t))

@@ -7,7 +7,7 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
-from .._validation import _describe, check_int, check_option, fail, warn
+from .._validation import check_int, check_option, describe, fail, warn
 from ._arrays import as_batch, check_dtype
 from ._kernel import (
     Sigma,
@@ -20,6 +20,7 @@ from ._kernel import (
     squared_distances,
 )
 from ._memory import check_memory, square_bytes
+from ._precision import at_full_precision
 
 _FUNC = "dsmi"
 _KINDS = ("auto", "discrete", "scalar", "vector")
@@ -33,12 +34,16 @@ def _labels_array(labels: Any, n: int) -> np.ndarray:
     try:
         labels = np.asarray(labels)
     except Exception:  # ragged lists
-        fail("labels", _FUNC, "an array of labels", _describe(labels), error=TypeError)
+        fail("labels", _FUNC, "an array of labels", describe(labels), error=TypeError)
     if labels.ndim == 2 and labels.shape[1] == 1:
         labels = labels[:, 0]
     if labels.ndim not in (1, 2) or labels.shape[0] != n or labels.size == 0:
-        fail("labels", _FUNC, f"an array of shape ({n},) or ({n}, n_label_features) "
-             "(one row per sample of x)", f"shape {labels.shape}")
+        fail(
+            "labels",
+            _FUNC,
+            f"an array of shape ({n},) or ({n}, n_label_features) (one row per sample of x)",
+            f"shape {labels.shape}",
+        )
     return labels
 
 
@@ -50,8 +55,9 @@ def _infer_kind(labels: np.ndarray) -> str:
 
 def _continuous(labels: np.ndarray, kind: str) -> np.ndarray:
     if labels.dtype.kind not in "iuf" or labels.dtype == np.bool_:
-        fail("labels", _FUNC, f"numeric for kind={kind!r}", f"dtype {labels.dtype}",
-             error=TypeError)
+        fail(
+            "labels", _FUNC, f"numeric for kind={kind!r}", f"dtype {labels.dtype}", error=TypeError
+        )
     labels = labels.astype(np.float64)
     if not np.isfinite(labels).all():
         fail("labels", _FUNC, f"finite for kind={kind!r}", "NaN or Inf values")
@@ -68,13 +74,13 @@ def label_groups(labels: np.ndarray, kind: str, n_clusters: int, seed: int) -> n
         try:
             return np.unique(labels, return_inverse=True)[1].reshape(-1)
         except TypeError:  # unorderable mixed objects
-            fail("labels", _FUNC, "sortable class labels", f"dtype {labels.dtype}",
-                 error=TypeError)
+            fail("labels", _FUNC, "sortable class labels", f"dtype {labels.dtype}", error=TypeError)
     labels = _continuous(labels, kind)
     if kind == "scalar":
         if labels.ndim != 1:
-            fail("labels", _FUNC, "1-D or (n_samples, 1) for kind='scalar'",
-                 f"shape {labels.shape}")
+            fail(
+                "labels", _FUNC, "1-D or (n_samples, 1) for kind='scalar'", f"shape {labels.shape}"
+            )
         low, high = labels.min(), labels.max()
         if high == low:
             warn("Constant scalar labels carry no information: one group, DSMI = 0.")
@@ -82,15 +88,25 @@ def label_groups(labels: np.ndarray, kind: str, n_clusters: int, seed: int) -> n
         scaled = (labels - low) / (high - low)
         return np.digitize(scaled, np.linspace(0.0, 1.0, n_clusters + 1)[:-1])
     if n_clusters >= labels.shape[0]:
-        fail("n_clusters", _FUNC, f"fewer than the number of points ({labels.shape[0]}) for "
-             "kind='vector' (spectral clustering of the labels)", repr(n_clusters))
+        fail(
+            "n_clusters",
+            _FUNC,
+            f"fewer than the number of points ({labels.shape[0]}) for "
+            "kind='vector' (spectral clustering of the labels)",
+            repr(n_clusters),
+        )
     from sklearn.cluster import SpectralClustering
 
-    clustering = SpectralClustering(n_clusters=n_clusters, affinity="nearest_neighbors",
-                                    assign_labels="cluster_qr", random_state=seed)
+    clustering = SpectralClustering(
+        n_clusters=n_clusters,
+        affinity="nearest_neighbors",
+        assign_labels="cluster_qr",
+        random_state=seed,
+    )
     return clustering.fit(labels.reshape(labels.shape[0], -1)).labels_
 
 
+@at_full_precision
 def dsmi(
     x: Any,
     labels: Any,
@@ -170,7 +186,7 @@ def dsmi(
     """
     sigma = check_sigma(sigma, func=_FUNC)
     t = check_t(t, func=_FUNC)
-    kind = check_option(kind, name="kind", func=_FUNC, options=_KINDS)
+    check_option(kind, name="kind", func=_FUNC, options=_KINDS)
     n_repeats = check_int(n_repeats, name="n_repeats", func=_FUNC, low=1)
     n_clusters = check_int(n_clusters, name="n_clusters", func=_FUNC, low=2)
     seed = check_int(seed, name="seed", func=_FUNC, low=0)
@@ -179,13 +195,19 @@ def dsmi(
     n = points.shape[0]
     groups = label_groups(_labels_array(labels, n), kind, n_clusters, seed)
     largest = int(np.bincount(groups).max())
-    need = max(square_bytes(1, n, points.dtype, 1) if sigma == "median" else 0.0,
-               square_bytes(n_repeats + 1, largest, points.dtype, 2))
-    check_memory(need, func=_FUNC, device=points.device, got=f"{n} points, {largest} in the "
-                 f"largest group", what=f"{n_repeats + 1} operators of {largest} × {largest}"
-                 + (f" and the {n} × {n} distances for sigma='median'" if sigma == "median"
-                    else ""),
-                 advice="Use a subsample of the points, fewer n_repeats, or a numeric sigma.")
+    need = max(
+        square_bytes(1, n, points.dtype, 1) if sigma == "median" else 0.0,
+        square_bytes(n_repeats + 1, largest, points.dtype, 2),
+    )
+    check_memory(
+        need,
+        func=_FUNC,
+        device=points.device,
+        got=f"{n} points, {largest} in the largest group",
+        what=f"{n_repeats + 1} operators of {largest} × {largest}"
+        + (f" and the {n} × {n} distances for sigma='median'" if sigma == "median" else ""),
+        advice="Use a subsample of the points, fewer n_repeats, or a numeric sigma.",
+    )
     prepared, scale = prepare(batch.data)
     points = prepared[0]  # every subset in the units of all of x (one bandwidth)
     d2 = squared_distances(prepared) if sigma == "median" else prepared

@@ -10,12 +10,12 @@ is ``nan`` with a :class:`~repscope.DegenerateInputWarning`.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import torch
 
-from .._validation import _describe, check_int, check_option, check_real, fail
-from .spectrum import SPECTRUM_KINDS, Spectrum, spectrum
+from .._validation import check_int, check_option, check_real, describe, fail
+from .spectrum import SPECTRUM_KINDS, Spectrum, SpectrumKind, spectrum
 
 
 def as_spectrum(x: Any, *, func: str, kind: str | None, dtype: torch.dtype | None) -> Spectrum:
@@ -24,11 +24,15 @@ def as_spectrum(x: Any, *, func: str, kind: str | None, dtype: torch.dtype | Non
         check_option(kind, name="convention", func=func, options=SPECTRUM_KINDS)
     if isinstance(x, Spectrum):
         if kind is not None and kind != x.kind:
-            fail("convention", func, f"{x.kind!r} (the kind of the Spectrum passed as 'x')",
-                 repr(kind))
+            fail(
+                "convention",
+                func,
+                f"{x.kind!r} (the kind of the Spectrum passed as 'x')",
+                repr(kind),
+            )
         return x
     try:
-        return spectrum(x, kind=kind or "covariance", dtype=dtype)
+        return spectrum(x, kind=cast(SpectrumKind, kind or "covariance"), dtype=dtype)
     except (TypeError, ValueError) as err:  # re-attribute the message to the public function
         raise type(err)(str(err).replace("argument of spectrum", f"argument of {func}")) from None
 
@@ -102,9 +106,7 @@ def participation_ratio(
     return spec.output(torch.where(_zero_rows(spec), 0.0, 1.0 / inv.clamp_min(1e-300)))
 
 
-def stable_rank(
-    x: Any, *, convention: str | None = None, dtype: torch.dtype | None = None
-) -> Any:
+def stable_rank(x: Any, *, convention: str | None = None, dtype: torch.dtype | None = None) -> Any:
     """Stable rank ``Σλ / λ_max = ‖X‖_F² / ‖X‖_2²`` (of the centred data by default).
 
     ``convention="singular"`` uses the uncentred data, as in :func:`effective_rank`.
@@ -165,8 +167,13 @@ def numerical_rank(
 def check_fit_range(fit_range: Any, *, func: str) -> tuple[int, int]:
     """``fit_range`` must be two 1-based ranks ``(first, last)`` with ``first < last``."""
     if not isinstance(fit_range, (tuple, list)) or len(fit_range) != 2:
-        fail("fit_range", func, "a pair of 1-based ranks (first, last)", _describe(fit_range),
-             error=TypeError)
+        fail(
+            "fit_range",
+            func,
+            "a pair of 1-based ranks (first, last)",
+            describe(fit_range),
+            error=TypeError,
+        )
     first = check_int(fit_range[0], name="fit_range", func=func, low=1)
     last = check_int(fit_range[1], name="fit_range", func=func, low=1)
     if last <= first:

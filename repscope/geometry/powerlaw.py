@@ -36,9 +36,30 @@ class PowerLawFit:
     fit_range: tuple[int, int]
 
     def predict(self, ranks: Any) -> Any:
-        """The fitted eigenvalues ``exp(c) · i^-α`` at 1-based ``ranks`` (for one matrix)."""
-        ranks = torch.as_tensor(ranks, dtype=torch.float64)
-        return torch.exp(self.intercept - self.alpha * torch.log(ranks))
+        """The fitted eigenvalues ``exp(c) · i^-α`` at 1-based ``ranks``.
+
+        Parameters
+        ----------
+        ranks : array-like, shape (n,)
+
+        Returns
+        -------
+        torch.Tensor
+            float64, shape ``(n,)`` for one matrix, ``(batch, n)`` for a batched fit; on the
+            device of the fit (a fit on CUDA predicts on CUDA).
+
+        Examples
+        --------
+        >>> fit = PowerLawFit(alpha=1.0, r2=1.0, intercept=0.0, fit_range=(1, 3))
+        >>> fit.predict([1, 2, 4]).tolist()
+        [1.0, 0.5, 0.25]
+        """
+        alpha = torch.as_tensor(self.alpha, dtype=torch.float64)
+        intercept = torch.as_tensor(self.intercept, dtype=torch.float64, device=alpha.device)
+        log_ranks = torch.log(torch.as_tensor(ranks, dtype=torch.float64).to(alpha.device))
+        if alpha.ndim:  # a batch: one row per matrix
+            return torch.exp(intercept[:, None] - alpha[:, None] * log_ranks[None, :])
+        return torch.exp(intercept - alpha * log_ranks)
 
 
 def alpha_req(
@@ -121,9 +142,7 @@ def fit_power_law(spec: Spectrum, fit_range: tuple[int, int]) -> PowerLawFit:
         warn("alpha_req: data with no variance has no spectrum to fit; alpha is nan.")
     counts = nonzero.sum(dim=-1)[~degenerate]
     n_nonzero = int(counts.min()) if counts.numel() else 0
-    first, last = (
-        _usable_range(n_nonzero, *fit_range) if counts.numel() else fit_range
-    )
+    first, last = _usable_range(n_nonzero, *fit_range) if counts.numel() else fit_range
 
     ranks = torch.arange(1, values.shape[-1] + 1, dtype=values.dtype, device=values.device)
     in_range = (ranks >= first) & (ranks <= last) & nonzero

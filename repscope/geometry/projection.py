@@ -14,15 +14,18 @@ from typing import Any
 import numpy as np
 import torch
 
-from .._validation import _describe, check_int, fail
+from .._validation import check_int, describe, fail
 from ._arrays import as_batch, check_dtype
+from ._precision import at_full_precision
 
 #: Below this many features (or samples) the principal axes come from an exact eigensolver.
 EXACT_LIMIT = 128
 
 
-def principal_coordinates(x: Any, *, n_components: int = 2, seed: int = 0,
-                          dtype: torch.dtype | None = None) -> Any:
+@at_full_precision
+def principal_coordinates(
+    x: Any, *, n_components: int = 2, seed: int = 0, dtype: torch.dtype | None = None
+) -> Any:
     """Coordinates of the samples on their first principal axes (PCA scores).
 
     The axes are the leading eigenvectors of the covariance, each signed so that its
@@ -125,8 +128,12 @@ def procrustes_rotation(source: Any, target: Any) -> np.ndarray:
     func = "procrustes_rotation"
     a, b = np.asarray(source, dtype=float), np.asarray(target, dtype=float)
     if a.ndim != 2 or a.shape != b.shape:
-        fail("target", func, f"an array of the shape of 'source' {a.shape}",
-             f"shape {b.shape}" if b.ndim else _describe(target))
+        fail(
+            "target",
+            func,
+            f"an array of the shape of 'source' {a.shape}",
+            f"shape {b.shape}" if b.ndim else describe(target),
+        )
     u, _, vt = np.linalg.svd(a.T @ b)
     return u @ vt
 

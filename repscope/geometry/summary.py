@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import torch
 
 from .._validation import check_int, check_option, check_real
 from ._arrays import as_batch, check_dtype
+from ._precision import at_full_precision
 from .measures import (
     check_fit_range,
     effective_rank,
@@ -17,7 +18,7 @@ from .measures import (
     stable_rank,
 )
 from .powerlaw import PowerLawFit, fit_power_law
-from .spectrum import SPECTRUM_KINDS, Spectrum, spectrum_of_batch
+from .spectrum import SPECTRUM_KINDS, Spectrum, SpectrumKind, spectrum_of_batch
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,7 @@ class SpectralSummary:
         }
 
 
+@at_full_precision
 def spectral_summary(
     x: Any,
     *,
@@ -102,7 +104,7 @@ def spectral_summary(
     first_last = check_fit_range(fit_range, func=func)
     check_real(eps, name="eps", func=func, low=0.0)
     batch = as_batch(x, func=func, dtype=check_dtype(dtype, func=func))
-    spec = spectrum_of_batch(batch, kind=kind, max_components=max_components)
+    spec = spectrum_of_batch(batch, kind=cast(SpectrumKind, kind), max_components=max_components)
     return SpectralSummary(
         spectrum=spec,
         effective_rank=effective_rank(spec, eps=eps),

@@ -77,12 +77,24 @@ _FINGERPRINTS: dict[tuple, str] = {}
 
 
 def state_fingerprint(state: dict[str, torch.Tensor]) -> str:
-    """``sha256:<hex>`` of a state dict's names, dtypes, shapes and bytes."""
+    """``sha256:<hex>`` of a state dict's names, dtypes, shapes and bytes.
+
+    Any device and dtype (bfloat16 included) and 0-d tensors (BatchNorm's
+    ``num_batches_tracked``): the bytes are read as ``uint8`` from a flat CPU copy.
+
+    Examples
+    --------
+    >>> import torch
+    >>> bn = torch.nn.BatchNorm1d(3)
+    >>> state_fingerprint(bn.state_dict()) == state_fingerprint(bn.state_dict())
+    True
+    """
     digest = hashlib.sha256()
     for name in sorted(state):
         tensor = state[name].detach().to("cpu").contiguous()
         digest.update(f"{name}|{tensor.dtype}|{tuple(tensor.shape)}|".encode())
-        digest.update(tensor.view(torch.uint8).numpy().tobytes() if tensor.numel() else b"")
+        flat = tensor.reshape(-1)  # a 0-d tensor cannot be viewed as bytes
+        digest.update(flat.view(torch.uint8).numpy().tobytes() if tensor.numel() else b"")
     return "sha256:" + digest.hexdigest()
 
 
@@ -95,8 +107,9 @@ def factory_spec(factory: ModelFactory | None) -> str | None:
     return f"{module}:{name}"
 
 
-def build_model(factory: ModelFactory, state: dict[str, torch.Tensor],
-                where: str) -> torch.nn.Module:
+def build_model(
+    factory: ModelFactory, state: dict[str, torch.Tensor], where: str
+) -> torch.nn.Module:
     """A fresh model from ``factory`` with ``state`` loaded strictly, in eval mode."""
     model = factory()
     if not isinstance(model, torch.nn.Module):

@@ -6,10 +6,11 @@ import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import torch
 
-from .._validation import RepscopeWarning, _describe, fail, warn
+from .._validation import RepscopeWarning, describe, fail, warn
 from .base import (
     Checkpoint,
     FileCheckpoint,
@@ -22,7 +23,8 @@ from .loading import CheckpointError, load_state_dicts, weight_files
 
 WEIGHT_SUFFIXES = (".safetensors", ".pt", ".pth")
 _STEP = re.compile(
-    r"(?:^|[^a-z])(?:global_step|steps?|checkpoint|ckpt|iter|iteration)[-_=]?(\d+)(?!\d)", re.I)
+    r"(?:^|[^a-z])(?:global_step|steps?|checkpoint|ckpt|iter|iteration)[-_=]?(\d+)(?!\d)", re.I
+)
 _NUMBER = re.compile(r"\d+")
 #: Training scalars read from a Trainer's ``log_history`` (besides every ``eval_*`` metric).
 TRAINER_SCALARS = ("loss", "learning_rate", "grad_norm")
@@ -87,13 +89,16 @@ class TrainerCheckpoint(Checkpoint):
         from .hub import auto_model_class
 
         try:
-            cls = type(template) if template is not None else auto_model_class(self.folder)
+            # a transformers model class, either way (the template has save_pretrained)
+            cls: Any = type(template) if template is not None else auto_model_class(self.folder)
             extra = {"config": template.config} if template is not None else {}
-            return cls.from_pretrained(self.folder, **extra,
-                                       use_safetensors=paths[0].suffix == ".safetensors").eval()
+            return cls.from_pretrained(
+                self.folder, **extra, use_safetensors=paths[0].suffix == ".safetensors"
+            ).eval()
         except Exception as err:
             raise CheckpointError(
-                f"{self.folder}: transformers could not load it ({err}).") from None
+                f"{self.folder}: transformers could not load it ({err})."
+            ) from None
 
 
 def _trainer_step(folder: Path) -> int | None:
@@ -121,6 +126,8 @@ class CheckpointFolder:
     run : str, optional
         The run's name in the store; default the folder's name.
 
+    Notes
+    -----
     The step of each checkpoint is read from its name (``step_1000.pt``, ``checkpoint-500``), or
     from ``trainer_state.json`` for a Trainer folder whose name has none.
 
@@ -135,16 +142,22 @@ class CheckpointFolder:
     [2, 10]
     """
 
-    def __init__(self, path: str | Path, *, model: ModelFactory | None = None,
-                 run: str | None = None):
+    def __init__(
+        self, path: str | Path, *, model: ModelFactory | None = None, run: str | None = None
+    ):
         self.path = Path(path)
         if not self.path.is_dir():
-            fail("path", "CheckpointFolder", "an existing folder of checkpoints",
-                 _describe(str(path)))
+            fail(
+                "path", "CheckpointFolder", "an existing folder of checkpoints", describe(str(path))
+            )
         if model is not None and (not callable(model) or isinstance(model, torch.nn.Module)):
-            fail("model", "CheckpointFolder",
-                 "a callable that returns a fresh torch.nn.Module (a factory, not a model)",
-                 _describe(model), error=TypeError)
+            fail(
+                "model",
+                "CheckpointFolder",
+                "a callable that returns a fresh torch.nn.Module (a factory, not a model)",
+                describe(model),
+                error=TypeError,
+            )
         self.model = model
         self.run = run or self.path.resolve().name
         #: Weight files that were left out, and why (``[(name, reason)]``).
@@ -153,8 +166,11 @@ class CheckpointFolder:
         if self.skipped:
             shown = "; ".join(f"{name}: {why}" for name, why in self.skipped[:5])
             more = f" (and {len(self.skipped) - 5} more)" if len(self.skipped) > 5 else ""
-            warn(f"CheckpointFolder({str(self.path)!r}) skipped {len(self.skipped)} file(s): "
-                 f"{shown}{more}. See .skipped.", category=SkippedCheckpointWarning)
+            warn(
+                f"CheckpointFolder({str(self.path)!r}) skipped {len(self.skipped)} file(s): "
+                f"{shown}{more}. See .skipped.",
+                category=SkippedCheckpointWarning,
+            )
 
     def _find(self) -> list[Checkpoint]:
         found: dict[int, Checkpoint] = {}
@@ -169,9 +185,12 @@ class CheckpointFolder:
                 )
             found[ckpt.step] = ckpt
         if not found:
-            fail("path", "CheckpointFolder",
-                 "a folder with *.safetensors, *.pt, *.pth files or checkpoint-<step>/ folders",
-                 f"{self.path} with none")
+            fail(
+                "path",
+                "CheckpointFolder",
+                "a folder with *.safetensors, *.pt, *.pth files or checkpoint-<step>/ folders",
+                f"{self.path} with none",
+            )
         return [found[s] for s in sorted(found)]
 
     def _checkpoint(self, entry: Path) -> Checkpoint | None:
@@ -181,17 +200,27 @@ class CheckpointFolder:
             if step is None:
                 return None
             return TrainerCheckpoint(step, entry, self.model)
-        if (entry.suffix.lower() not in WEIGHT_SUFFIXES
-                or entry.name in ("optimizer.pt", "scheduler.pt")):
+        if entry.suffix.lower() not in WEIGHT_SUFFIXES or entry.name in (
+            "optimizer.pt",
+            "scheduler.pt",
+        ):
             return None
         step = step_from_name(entry.name)
         if step is None:
-            self.skipped.append((entry.name, "no step in its name (name it step_<n>"
-                                 f"{entry.suffix}, or checkpoint-<n>)"))
+            self.skipped.append(
+                (
+                    entry.name,
+                    f"no step in its name (name it step_<n>{entry.suffix}, or checkpoint-<n>)",
+                )
+            )
             return None
         if self.model is None:
-            fail("model", "CheckpointFolder",
-                 "a model factory when the folder holds bare weight files", "None")
+            fail(
+                "model",
+                "CheckpointFolder",
+                "a model factory when the folder holds bare weight files",
+                "None",
+            )
         return FileCheckpoint(step, entry, self.model)
 
     def __iter__(self) -> Iterator[Checkpoint]:
@@ -204,15 +233,22 @@ class CheckpointFolder:
         """The run's source as the store records it; ``identity`` (the folder's absolute path
         and the model factory) keeps two sources from mixing under one run name."""
         path, model = str(self.path.resolve()), factory_spec(self.model)
-        return {"kind": "folder", "path": path, "model": model,
-                "identity": f"folder {path}" + (f" with model {model}" if model else "")}
+        return {
+            "kind": "folder",
+            "path": path,
+            "model": model,
+            "identity": f"folder {path}" + (f" with model {model}" if model else ""),
+        }
 
     def scalars(self) -> list[tuple[int, str, float]]:
         """Training scalars from the newest Trainer ``trainer_state.json``'s ``log_history``:
         ``(step, name, value)`` for the loss, learning rate, gradient norm and every ``eval_*``
         metric (``[]`` for a folder of weight files)."""
-        states = [c.folder / "trainer_state.json" for c in reversed(self.checkpoints)
-                  if isinstance(c, TrainerCheckpoint)] + [self.path / "trainer_state.json"]
+        states = [
+            c.folder / "trainer_state.json"
+            for c in reversed(self.checkpoints)
+            if isinstance(c, TrainerCheckpoint)
+        ] + [self.path / "trainer_state.json"]
         for state in states:
             if state.is_file():
                 return _log_history(state)
@@ -230,8 +266,9 @@ def _log_history(path: Path) -> list[tuple[int, str, float]]:
         if not isinstance(step, int):
             continue
         for name, value in entry.items():
-            wanted = name in TRAINER_SCALARS or (name.startswith("eval_") and "runtime" not in
-                                                 name and "per_second" not in name)
+            wanted = name in TRAINER_SCALARS or (
+                name.startswith("eval_") and "runtime" not in name and "per_second" not in name
+            )
             if wanted and isinstance(value, (int, float)) and not isinstance(value, bool):
                 out.append((step, name, float(value)))
     return out

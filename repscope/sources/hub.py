@@ -11,7 +11,7 @@ from typing import Any
 
 import torch
 
-from .._validation import _describe, fail
+from .._validation import describe, fail
 from .base import Checkpoint, file_fingerprint
 from .loading import CheckpointError
 
@@ -53,8 +53,9 @@ def _cached_commit(repo_id: str, revision: str, cache_dir: str | Path | None) ->
 class HubCheckpoint(Checkpoint):
     """One revision of a hub model, loaded with ``from_pretrained(repo_id, revision=…)``."""
 
-    def __init__(self, step: int, repo_id: str, revision: str, model_class: Any,
-                 kwargs: dict[str, Any]):
+    def __init__(
+        self, step: int, repo_id: str, revision: str, model_class: Any, kwargs: dict[str, Any]
+    ):
         self.step, self.repo_id, self.revision = int(step), repo_id, revision
         self.model_class, self.kwargs = model_class, kwargs
         self.name = f"{repo_id}@{revision}"
@@ -70,8 +71,12 @@ class HubCheckpoint(Checkpoint):
         if blobs is None and not _offline():
             blobs, commit = _hub_weight_hashes(self.repo_id, self.revision, commit)
         if blobs:
-            return "sha256:" + hashlib.sha256("|".join(
-                f"{name}={digest}" for name, digest in blobs).encode()).hexdigest()
+            return (
+                "sha256:"
+                + hashlib.sha256(
+                    "|".join(f"{name}={digest}" for name, digest in blobs).encode()
+                ).hexdigest()
+            )
         return f"hf:{self.repo_id}@{commit}" if commit else f"hf:{self.repo_id}@{self.revision}"
 
     def load(self) -> torch.nn.Module:
@@ -90,12 +95,14 @@ class HubCheckpoint(Checkpoint):
 def _weight_names(names: list[str]) -> list[str]:
     """The files ``from_pretrained`` reads weights from: safetensors if any, else ``.bin``."""
     safetensors = sorted(n for n in names if n.endswith(".safetensors"))
-    return safetensors or sorted(n for n in names if n.startswith("pytorch_model")
-                                 and n.endswith(".bin"))
+    return safetensors or sorted(
+        n for n in names if n.startswith("pytorch_model") and n.endswith(".bin")
+    )
 
 
-def _cached_weight_blobs(repo_id: str, commit: str,
-                         cache_dir: str | Path | None) -> list[tuple[str, str]] | None:
+def _cached_weight_blobs(
+    repo_id: str, commit: str, cache_dir: str | Path | None
+) -> list[tuple[str, str]] | None:
     """``(file, blob sha256)`` of a cached snapshot's weight files, or ``None``."""
     from huggingface_hub import constants
 
@@ -116,8 +123,9 @@ def _cached_weight_blobs(repo_id: str, commit: str,
     return out
 
 
-def _hub_weight_hashes(repo_id: str, revision: str,
-                       commit: str | None) -> tuple[list[tuple[str, str]] | None, str | None]:
+def _hub_weight_hashes(
+    repo_id: str, revision: str, commit: str | None
+) -> tuple[list[tuple[str, str]] | None, str | None]:
     """The hub's LFS sha256 of each weight file of a revision (one API call), and its commit."""
     try:
         from huggingface_hub import HfApi
@@ -125,11 +133,13 @@ def _hub_weight_hashes(repo_id: str, revision: str,
         info = HfApi().model_info(repo_id, revision=revision, files_metadata=True)
     except Exception:
         return None, commit
-    lfs = {s.rfilename: getattr(s.lfs, "sha256", None) if s.lfs else None
-           for s in info.siblings or []}
+    lfs = {
+        s.rfilename: getattr(s.lfs, "sha256", None) if s.lfs else None for s in info.siblings or []
+    }
     names = _weight_names(list(lfs))
-    if names and all(lfs[n] for n in names):
-        return [(n, lfs[n]) for n in names], info.sha
+    hashes = [(n, sha) for n in names if (sha := lfs[n])]
+    if names and len(hashes) == len(names):
+        return hashes, info.sha
     return None, info.sha or commit
 
 
@@ -156,6 +166,8 @@ class HubRevisions:
         Passed to ``from_pretrained`` (``torch_dtype``, ``cache_dir``, …). Weights are read with
         safetensors where the repo has them, and never through arbitrary unpickling.
 
+    Notes
+    -----
     Set ``HF_HUB_OFFLINE=1`` to load only what the local cache holds.
 
     Examples
@@ -165,20 +177,32 @@ class HubRevisions:
     (['step0', 'step512', 'step143000'], 'EleutherAI/pythia-70m@step0')
     """
 
-    def __init__(self, repo_id: str, *, steps: Sequence[int] | str = "pythia",
-                 revision: str = "step{step}", model_class: Any = None, run: str | None = None,
-                 **from_pretrained: Any):
+    def __init__(
+        self,
+        repo_id: str,
+        *,
+        steps: Sequence[int] | str = "pythia",
+        revision: str = "step{step}",
+        model_class: Any = None,
+        run: str | None = None,
+        **from_pretrained: Any,
+    ):
         func = "HubRevisions"
         if not isinstance(repo_id, str) or not repo_id:
-            fail("repo_id", func, "a model id such as 'EleutherAI/pythia-70m'", _describe(repo_id),
-                 error=TypeError)
+            fail(
+                "repo_id",
+                func,
+                "a model id such as 'EleutherAI/pythia-70m'",
+                describe(repo_id),
+                error=TypeError,
+            )
         if isinstance(steps, str):
             if steps != "pythia":
                 fail("steps", func, "a sequence of ints or 'pythia'", repr(steps))
             steps = PYTHIA_STEPS
         steps = sorted({int(s) for s in steps})
         if not steps or steps[0] < 0:
-            fail("steps", func, "a non-empty sequence of non-negative steps", _describe(steps))
+            fail("steps", func, "a non-empty sequence of non-negative steps", describe(steps))
         if "{step}" not in revision:
             fail("revision", func, "a format string containing '{step}'", repr(revision))
         from_pretrained.setdefault("use_safetensors", None)
@@ -191,9 +215,13 @@ class HubRevisions:
     def describe(self) -> dict[str, str | None]:
         """The run's source as the store records it (``identity``: the hub id)."""
         cls = self.checkpoints[0].model_class if self.checkpoints else None
-        return {"kind": "hub", "repo_id": self.repo_id, "revision": self.revision_format,
-                "model": None if cls is None else f"{cls.__module__}:{cls.__qualname__}",
-                "identity": f"hub {self.repo_id}"}
+        return {
+            "kind": "hub",
+            "repo_id": self.repo_id,
+            "revision": self.revision_format,
+            "model": None if cls is None else f"{cls.__module__}:{cls.__qualname__}",
+            "identity": f"hub {self.repo_id}",
+        }
 
     def __iter__(self) -> Iterator[Checkpoint]:
         return iter(self.checkpoints)

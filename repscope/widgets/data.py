@@ -10,33 +10,22 @@ from __future__ import annotations
 
 import html
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
 import numpy as np
 
-from .._validation import _describe, fail
+from .._validation import describe, fail
 from ..geometry.projection import align_sequence
+from ..measure_registry import MEASURES, hidden_values
 from ..phases import Phase, detect_phases
 from ..scan import WHOLE_CHECKPOINT
 from ..store import Record
 from ..trajectory import layer_order
 
-#: Display names of the stored measures, in the order the measure picker lists them.
-MEASURE_NAMES = {
-    "effective_rank": "RankMe",
-    "alpha": "α-ReQ",
-    "dse": "DSE",
-    "dsmi": "DSMI",
-    "participation_ratio": "participation ratio",
-    "stable_rank": "stable rank",
-    "numerical_rank": "numerical rank",
-    "relative_distance": "distance from first checkpoint",
-    "cka_previous": "CKA to previous checkpoint",
-    "cka_first": "CKA to first checkpoint",
-    "nuclear_norm": "nuclear norm",
-}
+#: (The measures' display names and order are the registry's: repscope.measure_registry.)
 #: Display names of common training scalars (others are shown by their own name).
 SCALAR_NAMES = {
     "loss": "training loss",
@@ -52,7 +41,6 @@ SCALAR_NAMES = {
 #: Curves shown when the user picks none: those of the three phases, DSE, and the loss, when
 #: stored.
 DEFAULT_MEASURES = ("effective_rank", "alpha", "dse", "loss", "train_loss", "eval_loss")
-_HIDDEN = {"alpha_r2", "alpha_fit_first", "alpha_fit_last"}
 
 
 def escape(text: Any) -> str:
@@ -103,8 +91,13 @@ class RunData:
         from ..trajectory import Trajectory
 
         if not isinstance(trajectory, Trajectory):
-            fail("trajectory", "RunData", "a repscope Trajectory (or LiveRun.trajectory)",
-                 _describe(trajectory), error=TypeError)
+            fail(
+                "trajectory",
+                "RunData",
+                "a repscope Trajectory (or LiveRun.trajectory)",
+                describe(trajectory),
+                error=TypeError,
+            )
         self.trajectory = trajectory
         self.name = str(name if name is not None else trajectory.run)
         self.version = _version(trajectory)
@@ -120,8 +113,9 @@ class RunData:
                 self.failed.setdefault(r.step, r.error or "failed")
         self.layers = layer_order({layer for _, layer in self.ok}, trajectory.probe.layers)
         seen = {m for r in self.ok.values() for m in r.measures}
-        self.measures = [m for m in MEASURE_NAMES if m in seen] + sorted(
-            seen - set(MEASURE_NAMES) - _HIDDEN)
+        self.measures = [m for m in MEASURES if m in seen] + sorted(
+            seen - set(MEASURES) - hidden_values()
+        )
         self.scalars = _scalars(trajectory, exclude=set(self.measures))
         probe = trajectory.probe
         self.labels = None if probe.labels is None else np.asarray(probe.labels)
@@ -160,8 +154,9 @@ class RunData:
         if layer not in self._points:
             stored = self.trajectory.points(layer)
             raw = [stored.get(int(s)) for s in self.steps]
-            self._points[layer] = [None if p is None else p.astype(np.float32)
-                                   for p in align_sequence(raw)]
+            self._points[layer] = [
+                None if p is None else p.astype(np.float32) for p in align_sequence(raw)
+            ]
         return self._points[layer]
 
     def phases(self, layer: str) -> list[Phase]:
@@ -221,9 +216,8 @@ def curve_names(runs: list[RunData]) -> list[str]:
     """What the runs can draw over steps, in picker order: measures, then training scalars."""
     measures = {m for run in runs for m in run.measures}
     scalars = {m for run in runs for m in run.scalars} - measures
-    order = [m for m in MEASURE_NAMES if m in measures] + sorted(measures - set(MEASURE_NAMES))
-    return order + [m for m in SCALAR_NAMES if m in scalars] + sorted(
-        scalars - set(SCALAR_NAMES))
+    order = [m for m in MEASURES if m in measures] + sorted(measures - set(MEASURES))
+    return order + [m for m in SCALAR_NAMES if m in scalars] + sorted(scalars - set(SCALAR_NAMES))
 
 
 def default_curves(available: list[str]) -> list[str]:
@@ -234,7 +228,8 @@ def default_curves(available: list[str]) -> list[str]:
 
 def display_name(name: str) -> str:
     """How a measure or training scalar is named on axes and in pickers (escaped)."""
-    return MEASURE_NAMES.get(name) or SCALAR_NAMES.get(name) or escape(name)
+    measure = MEASURES.get(name)  # read when called: a measure registered later is known too
+    return measure.display if measure is not None else SCALAR_NAMES.get(name) or escape(name)
 
 
 def _scalars(trajectory: Any, exclude: set[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -244,9 +239,13 @@ def _scalars(trajectory: Any, exclude: set[str]) -> dict[str, tuple[np.ndarray, 
         if name not in exclude and np.isfinite(value):
             table.setdefault(name, []).append((step, value))
     known = [n for n in SCALAR_NAMES if n in table]
-    return {name: (np.array([s for s, _ in table[name]], dtype=np.int64),
-                   np.array([v for _, v in table[name]], dtype=float))
-            for name in known + sorted(set(table) - set(known))}
+    return {
+        name: (
+            np.array([s for s, _ in table[name]], dtype=np.int64),
+            np.array([v for _, v in table[name]], dtype=float),
+        )
+        for name in known + sorted(set(table) - set(known))
+    }
 
 
 def _version(trajectory: Any) -> tuple:
@@ -264,3 +263,47 @@ def _intercept(values: np.ndarray, alpha: float, fit: tuple[int, int] | None) ->
         return math.nan
     w = 1.0 / ranks[keep]
     return float(np.sum(w * (np.log(values[keep]) + alpha * np.log(ranks[keep]))) / np.sum(w))
+
+
+def as_runs(source: Any, func: str = "Scrubber") -> list[tuple[Any, str | None]]:
+    """``(trajectory, name)`` pairs from a Trajectory, a LiveRun, a store's path, a list or a
+    ``{name: run}``."""
+    from pathlib import Path
+
+    from ..catalog import StoreCatalog
+    from ..catalog import open as open_store
+    from ..live import LiveRun
+    from ..trajectory import Trajectory
+
+    if isinstance(source, (str, Path)):  # a store: every run in it
+        source = open_store(source)
+    if isinstance(source, StoreCatalog):
+        source = source.trajectories()
+
+    def one(item: Any, name: str | None) -> tuple[Any, str | None]:
+        if isinstance(item, LiveRun):
+            item = item.trajectory
+        if not isinstance(item, Trajectory):
+            fail(
+                "trajectory",
+                func,
+                "a Trajectory, a LiveRun, a store's path, or a list or dict of them",
+                describe(item),
+                error=TypeError,
+            )
+        return item, name
+
+    if isinstance(source, Mapping):
+        pairs = [one(t, str(k)) for k, t in source.items()]
+    elif isinstance(source, Sequence) and not isinstance(source, str):
+        pairs = [one(t, None) for t in source]
+    else:
+        pairs = [one(source, None)]
+    if not pairs:
+        fail("trajectory", func, "at least one trajectory", "an empty collection")
+    names = [n or t.run for t, n in pairs]
+    if len(set(names)) < len(names):  # two runs of the same name: number them
+        pairs = [
+            (t, f"{n} ({i + 1})") for i, ((t, _), n) in enumerate(zip(pairs, names, strict=True))
+        ]
+    return pairs

@@ -1,11 +1,12 @@
-"""The scrubber: a step slider with play/pause, a layer and a measure picker, and one figure.
+"""The scrubber: a step slider with play/pause, a layer and a measure picker, and four figures
+(an overview of every layer, the measure curves, the eigenspectrum and the probe points).
 
 Everything a step needs is read from the store once (:class:`~repscope.widgets.data.RunData`),
 so moving the slider only sends new ``x``/``y`` arrays for a few traces and a few layout
 properties, in one ``Plotly.update`` message. Slider events are coalesced
 (:class:`~repscope.widgets.coalesce.Coalescer`): a fast drag never queues a backlog.
 
-The widget state a notebook saves holds the figure of *one* step (the one shown), never the
+The widget state a notebook saves holds the figures of *one* step (the one shown), never the
 whole series, so a saved notebook does not grow with the number of checkpoints.
 """
 
@@ -13,54 +14,19 @@ from __future__ import annotations
 
 import threading
 import traceback
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import ipywidgets as W
+import numpy as np
+import traitlets
 
-from .._validation import _describe, fail
+from .._validation import fail
 from .coalesce import Coalescer
-from .data import RunData, curve_names, default_curves, display_name, escape
+from .data import RunData, as_runs, curve_names, default_curves, display_name, escape
 from .keys import ShortcutGuard
+from .overview import click_point
 from .panels import MAX_POINTS, Panels
-
-
-def as_runs(source: Any, func: str = "Scrubber") -> list[tuple[Any, str | None]]:
-    """``(trajectory, name)`` pairs from a Trajectory, a LiveRun, a store's path, a list or a
-    ``{name: run}``."""
-    from pathlib import Path
-
-    from ..catalog import StoreCatalog
-    from ..catalog import open as open_store
-    from ..sources.live import LiveRun
-    from ..trajectory import Trajectory
-
-    if isinstance(source, (str, Path)):  # a store: every run in it
-        source = open_store(source)
-    if isinstance(source, StoreCatalog):
-        source = source.trajectories()
-
-    def one(item: Any, name: str | None) -> tuple[Any, str | None]:
-        if isinstance(item, LiveRun):
-            item = item.trajectory
-        if not isinstance(item, Trajectory):
-            fail("trajectory", func, "a Trajectory, a LiveRun, a store's path, or a list or "
-                 "dict of them", _describe(item), error=TypeError)
-        return item, name
-
-    if isinstance(source, Mapping):
-        pairs = [one(t, str(k)) for k, t in source.items()]
-    elif isinstance(source, Sequence) and not isinstance(source, str):
-        pairs = [one(t, None) for t in source]
-    else:
-        pairs = [one(source, None)]
-    if not pairs:
-        fail("trajectory", func, "at least one trajectory", "an empty collection")
-    names = [n or t.run for t, n in pairs]
-    if len(set(names)) < len(names):  # two runs of the same name: number them
-        pairs = [(t, f"{n} ({i + 1})") for i, ((t, _), n) in enumerate(zip(pairs, names,
-                                                                           strict=True))]
-    return pairs
 
 
 class Scrubber(W.VBox):
@@ -81,7 +47,7 @@ class Scrubber(W.VBox):
         Keep reading the store for new results (a trajectory being filled in the background, or a
         live run) and add them as they arrive. Default: on when the trajectory is being filled by
         :meth:`~repscope.trajectory.Trajectory.compute_in_background` or by a
-        :class:`~repscope.sources.live.LiveRun`.
+        :class:`~repscope.live.LiveRun`.
     poll : float, default 1.0
         Seconds between looks at the store while watching.
     interval : float, default 0.15
@@ -89,9 +55,19 @@ class Scrubber(W.VBox):
         (always the newest step; a lone step is drawn at once). plotly.js takes 0.1–0.25 s to
         redraw a figure with 2000 points on a laptop, so sending more often would only queue
         redraws in the browser.
-    max_points : int or None, default 1000
+    max_points : int or None, default 20000
         Draw at most this many probe points in the 2-D panel (a fixed random subset, the same at
-        every step); ``None`` draws all of them (slower to redraw in the browser).
+        every step, stated on the plot); ``None`` draws all of them. Points are drawn in WebGL.
+
+    Attributes
+    ----------
+    figures : dict of str to plotly.graph_objects.FigureWidget
+        ``"overview"`` (layers × log-step heatmap; a click on a cell goes there), ``"curves"``,
+        ``"spectrum"`` and ``"points"`` (lasso or box select there).
+    selected : list of int
+        The probe indices selected in the points panel (a lasso or a box; empty: none). An
+        observable trait (``scrubber.observe(callback, "selected")``); setting it highlights
+        those inputs. The selection stays highlighted at every step.
 
     Examples
     --------
@@ -104,12 +80,24 @@ class Scrubber(W.VBox):
     >>> s.slider.value = 13
     >>> s.figure.layout.title.text
     'step 13 · layer h.1'
+    >>> s.selected = [3, 7]  # or a lasso in the points panel
+    >>> s.selection_label.value
+    '2 probe input(s) selected'
     """
 
-    def __init__(self, trajectory: Any, *, layer: str | None = None,
-                 measures: Sequence[str] | None = None, watch: bool | None = None,
-                 poll: float = 1.0, interval: float = 0.15,
-                 max_points: int | None = MAX_POINTS):
+    selected = traitlets.List(traitlets.Int(), help="probe indices selected in the points panel")
+
+    def __init__(
+        self,
+        trajectory: Any,
+        *,
+        layer: str | None = None,
+        measures: Sequence[str] | None = None,
+        watch: bool | None = None,
+        poll: float = 1.0,
+        interval: float = 0.15,
+        max_points: int | None = MAX_POINTS,
+    ):
         self._pairs = as_runs(trajectory)
         self._live = any(getattr(t, "live", False) for t, _ in self._pairs)
         self._wanted_layer, self._wanted_measures = layer, measures
@@ -119,7 +107,8 @@ class Scrubber(W.VBox):
         self.max_points = max_points
         self._following = self._being_filled()  # live: start at, and follow, the newest step
         self.panels: Panels | None = None
-        self.figure: Any = None
+        self.figures: dict[str, Any] = {}
+        self._selection_parts: dict[int, np.ndarray] = {}
         self._coalescer = Coalescer(self._render_step, interval=interval)
         self._stop = threading.Event()
         self._watcher: threading.Thread | None = None
@@ -128,23 +117,35 @@ class Scrubber(W.VBox):
         self.message = W.HTML()
         self.progress = W.IntProgress(min=0, max=1, value=0, layout=W.Layout(width="220px"))
         self.progress_label = W.HTML()
-        self.slider = W.SelectionSlider(options=[0], description="step",
-                                        continuous_update=True,
-                                        layout=W.Layout(width="55%"))
+        self.selection_label = W.HTML()
+        self.selection_label.add_class("repscope-selection")
+        self.slider = W.SelectionSlider(
+            options=[0], description="step", continuous_update=True, layout=W.Layout(width="55%")
+        )
         self.play = W.Play(min=0, max=0, step=1, interval=250, description="play")
         self._link = W.jslink((self.play, "value"), (self.slider, "index"))
         self.layer = W.Dropdown(options=[], description="layer", layout=W.Layout(width="240px"))
-        self.measure = W.SelectMultiple(options=[], rows=3, description="measures",
-                                        layout=W.Layout(width="300px"))
+        self.measure = W.SelectMultiple(
+            options=[], rows=3, description="measures", layout=W.Layout(width="300px")
+        )
         controls = W.HBox([self.play, self.slider, self.layer])
-        status = W.HBox([self.progress, self.progress_label])
-        self._plot = W.Box()
-        super().__init__([W.HBox([controls]), W.HBox([self.measure, status]), self.message,
-                          self._plot, ShortcutGuard()])
+        status = W.HBox([self.progress, self.progress_label, self.selection_label])
+        self._plot = W.VBox(layout=W.Layout(width="100%"))
+        super().__init__(
+            [
+                W.HBox([controls]),
+                W.HBox([self.measure, status]),
+                self.message,
+                self._plot,
+                ShortcutGuard(),
+            ],
+            layout=W.Layout(width="100%"),
+        )
         self._build()
         self.slider.observe(self._on_step, "value")
         self.layer.observe(self._on_layer, "value")
         self.measure.observe(self._on_measures, "value")
+        self.observe(self._on_selected, "selected")
         if watch if watch is not None else self._being_filled():
             self.start_watching()
 
@@ -157,12 +158,21 @@ class Scrubber(W.VBox):
             fail("layer", "Scrubber", f"one of the measured layers {layers}", repr(layer))
         if measures is not None:
             if isinstance(measures, str):
-                fail("measures", "Scrubber", "a list of measure names", repr(measures),
-                     error=TypeError)
+                fail(
+                    "measures",
+                    "Scrubber",
+                    "a list of measure names",
+                    repr(measures),
+                    error=TypeError,
+                )
             unknown = [m for m in measures if m not in stored]
             if stored and unknown:
-                fail("measures", "Scrubber",
-                     f"stored measures or training scalars, from {stored}", repr(unknown))
+                fail(
+                    "measures",
+                    "Scrubber",
+                    f"stored measures or training scalars, from {stored}",
+                    repr(unknown),
+                )
 
     def __repr__(self) -> str:  # the default repr lists every child widget's state
         return f"<Scrubber of {', '.join(r.name for r in self.runs)}: {len(self.steps)} steps>"
@@ -198,12 +208,18 @@ class Scrubber(W.VBox):
 
     def _set_controls(self, steps: list[int], layers: list[str], available: list[str]) -> None:
         self._set_options(steps)
-        layer = self.layer.value if self.layer.value in layers else (
-            self._wanted_layer if self._wanted_layer in layers else layers[-1])
+        layer = (
+            self.layer.value
+            if self.layer.value in layers
+            else (self._wanted_layer if self._wanted_layer in layers else layers[-1])
+        )
         self.layer.options, self.layer.value = layers, layer
         self.layer.disabled = len(layers) == 1
-        chosen = [m for m in (self.measure.value or self._wanted_measures
-                              or default_curves(available)) if m in available] or available[:2]
+        chosen = [
+            m
+            for m in (self.measure.value or self._wanted_measures or default_curves(available))
+            if m in available
+        ] or available[:2]
         self.measure.options = [(display_name(m), m) for m in available]
         self.measure.value = tuple(chosen)
 
@@ -219,14 +235,76 @@ class Scrubber(W.VBox):
         self.play.max = len(steps) - 1
         self.slider.disabled = len(steps) == 1
 
+    @property
+    def figure(self) -> Any:
+        """The points figure, whose title names the step and the layer shown (``None`` when
+        nothing is drawn)."""
+        return self.figures.get("points")
+
     def _new_figure(self) -> None:
         self.panels = Panels(self.runs, list(self.measure.value), max_points=self.max_points)
-        old, self.figure = self.figure, self.panels.figure(self.layer.value, self.slider.value,
-                                                           widget=True)
-        self._plot.children = (self.figure,)
-        if old is not None:
-            old.close()  # else the kernel (and a saved notebook's widget state) keeps it
+        old = self.figures
+        self.figures = self.panels.figures(
+            self.layer.value, self.slider.value, widget=True, selected=self._selected_array()
+        )
+        for fig in self.figures.values():
+            fig._config = {**(fig._config or {}), "responsive": True, "displaylogo": False}
+        for i, _ in (g for groups in self.panels.points.traces.values() for g in groups):
+            trace = self.figures["points"].data[i]
+            trace.on_selection(self._on_selection)
+            trace.on_deselect(self._on_deselect)
+        if "overview" in self.figures:
+            self.figures["overview"].data[0].on_click(self._on_overview_click)
+        boxes = {
+            name: W.VBox([fig], layout=W.Layout(width="100%")) for name, fig in self.figures.items()
+        }
+        for name, box in boxes.items():
+            box.add_class(f"repscope-{name}")
+        boxes["spectrum"].layout.width, boxes["points"].layout.width = "40%", "60%"
+        rows = [boxes[n] for n in ("overview", "curves") if n in boxes]
+        self._plot.children = (
+            *rows,
+            W.HBox([boxes["spectrum"], boxes["points"]], layout=W.Layout(width="100%")),
+        )
+        for fig in old.values():
+            fig.close()  # else the kernel (and a saved notebook's widget state) keeps it
         self._show_notes()
+
+    # -- selection and overview clicks -------------------------------------------------------
+    def _selected_array(self) -> np.ndarray | None:
+        return np.asarray(self.selected, dtype=np.int64) if self.selected else None
+
+    def _on_selection(self, trace: Any, points: Any, selector: Any) -> None:
+        """A lasso or box selection: called once per points trace, in trace order."""
+        if self.panels is None:
+            return
+        index = points.trace_index
+        self._selection_parts[index] = self.panels.points.probe_indices(index, points.point_inds)
+        last = max(i for groups in self.panels.points.traces.values() for i, _ in groups)
+        if index == last:
+            parts = [p for p in self._selection_parts.values() if len(p)]
+            self._selection_parts = {}
+            self.selected = sorted({int(i) for i in np.concatenate(parts)}) if parts else []
+
+    def _on_deselect(self, trace: Any, points: Any) -> None:
+        self._selection_parts = {}
+        self.selected = []
+
+    def _on_selected(self, change: dict) -> None:
+        n = len(change["new"])
+        self.selection_label.value = f"{n} probe input(s) selected" if n else ""
+        self._render_step(self.slider.value)
+
+    def _on_overview_click(self, trace: Any, points: Any, state: Any) -> None:
+        where = click_point(points)
+        if where is None or self.panels is None or self.panels.overview is None:
+            return
+        layer, step = self.panels.overview.cell(*where)
+        if layer != self.layer.value:
+            self.layer.value = layer
+        if step != self.slider.value:
+            self.slider.value = step
+            self.flush()
 
     def _show_notes(self) -> None:
         """Failed checkpoints, and why no phases are shaded on this layer (if so)."""
@@ -234,35 +312,46 @@ class Scrubber(W.VBox):
         notes = []
         if failed:
             shown = ", ".join(map(str, failed[:10])) + (" …" if len(failed) > 10 else "")
-            notes.append(f"{len(failed)} checkpoint(s) failed (steps {shown}); gaps are left "
-                         "in the curves. <code>trajectory.failures</code> says why.")
+            notes.append(
+                f"{len(failed)} checkpoint(s) failed (steps {shown}); gaps are left "
+                "in the curves. <code>trajectory.failures</code> says why."
+            )
         for r in self.runs:
             same = ", ".join(f"{step} = {first}" for step, first in r.duplicates.items())
             if same:
                 prefix = f"{escape(r.name)}: " if len(self.runs) > 1 else ""
-                notes.append(f"{prefix}identical weights at steps {same} (the same checkpoint "
-                             "under two step names): their points coincide.")
+                notes.append(
+                    f"{prefix}identical weights at steps {same} (the same checkpoint "
+                    "under two step names): their points coincide."
+                )
         layer = self.layer.value
-        notes += [f"no phases shaded for {escape(r.name)}: {escape(r.phase_errors[layer])}"
-                  for r in self.runs if layer in r.phase_errors]
+        notes += [
+            f"no phases shaded for {escape(r.name)}: {escape(r.phase_errors[layer])}"
+            for r in self.runs
+            if layer in r.phase_errors
+        ]
         self.message.value = "<br>".join(notes)
 
     def _show_empty(self, steps: list[int]) -> None:
         names = ", ".join(escape(r.name) for r in self.runs)
         if steps:
             errors = sorted({e for r in self.runs for e in r.failed.values()})[:3]
-            text = (f"Every checkpoint of {names} failed, so there is nothing to draw. "
-                    "First errors: " + "; ".join(escape(e) for e in errors))
+            text = (
+                f"Every checkpoint of {names} failed, so there is nothing to draw. "
+                "First errors: " + "; ".join(escape(e) for e in errors)
+            )
         else:
-            text = (f"No results stored yet for {names}. Compute them with "
-                    "<code>trajectory.compute()</code> (or <code>compute_in_background()</code>, "
-                    "and this view fills in as they arrive).")
+            text = (
+                f"No results stored yet for {names}. Compute them with "
+                "<code>trajectory.compute()</code> (or <code>compute_in_background()</code>, "
+                "and this view fills in as they arrive)."
+            )
         self.message.value = text
         self.slider.disabled = self.layer.disabled = True
         self._plot.children = ()
-        if self.figure is not None:
-            self.figure.close()
-            self.figure = None
+        for fig in self.figures.values():
+            fig.close()
+        self.figures = {}
 
     # -- events ---------------------------------------------------------------------------------
     def _on_step(self, change: dict) -> None:
@@ -275,8 +364,15 @@ class Scrubber(W.VBox):
     def _on_layer(self, change: dict) -> None:
         if self.panels is None or change["new"] is None or self._building:
             return
-        self._safely(lambda: self.panels.layer_patch(change["new"]).update(
-            self.panels.step_patch(change["new"], self.slider.value)).apply(self.figure))
+        self._safely(
+            lambda: (
+                self.panels.layer_patch(change["new"])
+                .update_with(
+                    self.panels.step_patch(change["new"], self.slider.value, self._selected_array())
+                )
+                .apply(self.figures)
+            )
+        )
         self._show_notes()
 
     def _on_measures(self, change: dict) -> None:
@@ -284,18 +380,24 @@ class Scrubber(W.VBox):
             self._safely(self._new_figure)
 
     def _render_step(self, step: int) -> None:
-        if self.panels is None or self.figure is None:
+        if self.panels is None or not self.figures:
             return
-        self._safely(lambda: self.panels.step_patch(self.layer.value, step).apply(self.figure))
+        self._safely(
+            lambda: self.panels.step_patch(self.layer.value, step, self._selected_array()).apply(
+                self.figures
+            )
+        )
 
     def _safely(self, draw) -> None:
         """Draw, or say what went wrong in the widget (never a traceback in the notebook)."""
         try:
             draw()
         except Exception as err:  # shown to the user in the widget
-            self.message.value = (f"<b>repscope could not draw this view</b>: "
-                                  f"{escape(type(err).__name__)}: {escape(err)}<!-- "
-                                  f"{escape(traceback.format_exc()[-2000:])} -->")
+            self.message.value = (
+                f"<b>repscope could not draw this view</b>: "
+                f"{escape(type(err).__name__)}: {escape(err)}<!-- "
+                f"{escape(traceback.format_exc()[-2000:])} -->"
+            )
 
     def flush(self) -> None:
         """Draw a step still waiting in the coalescer now (for scripts and tests)."""
@@ -321,8 +423,7 @@ class Scrubber(W.VBox):
         if self._watching:
             return
         self._stop.clear()
-        self._watcher = threading.Thread(target=self._watch, name="repscope-scrubber",
-                                         daemon=True)
+        self._watcher = threading.Thread(target=self._watch, name="repscope-scrubber", daemon=True)
         self._watcher.start()
 
     def stop(self) -> None:
@@ -342,8 +443,7 @@ class Scrubber(W.VBox):
             return False
         old_layers, old_curves = self.layers, curve_names(self.runs)
         self.runs = [RunData(t, n) for t, n in self._pairs]
-        if (self.panels is None or self.layers != old_layers
-                or curve_names(self.runs) != old_curves):
+        if self.panels is None or self.layers != old_layers or curve_names(self.runs) != old_curves:
             self._safely(self._build)
             return True
         self._safely(self._extend)
@@ -351,6 +451,7 @@ class Scrubber(W.VBox):
 
     def _extend(self) -> None:
         """New steps of the same layers and measures: patch the curves and move the slider."""
+        assert self.panels is not None  # the caller builds the panels first
         self.panels.use_runs(self.runs)
         self._building = True
         try:
@@ -358,13 +459,17 @@ class Scrubber(W.VBox):
         finally:
             self._building = False
         self._update_progress()
-        self.panels.layer_patch(self.layer.value).update(
-            self.panels.step_patch(self.layer.value, self.slider.value)).apply(self.figure)
+        self.panels.refresh_patch(
+            self.layer.value, self.slider.value, self._selected_array()
+        ).apply(self.figures)
 
     def _update_progress(self) -> None:
         done = len(self.steps)
-        totals = [t.expected or len(t.source) for t, _ in self._pairs
-                  if t.expected or (t.source is not None and hasattr(t.source, "__len__"))]
+        totals = [
+            t.expected or len(t.source)
+            for t, _ in self._pairs
+            if t.expected or (t.source is not None and hasattr(t.source, "__len__"))
+        ]
         if totals and len(totals) == len(self._pairs):
             total = sum(totals)
             self.progress.max, self.progress.value = max(total, 1), min(done, total)
@@ -380,5 +485,10 @@ class Scrubber(W.VBox):
         from .export import export_html
 
         options.setdefault("max_points", self.max_points)
-        return export_html({r.name: r.trajectory for r in self.runs}, path,
-                           layer=self.layer.value, measures=list(self.measure.value), **options)
+        return export_html(
+            {r.name: r.trajectory for r in self.runs},
+            path,
+            layer=self.layer.value,
+            measures=list(self.measure.value),
+            **options,
+        )

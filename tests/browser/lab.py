@@ -53,7 +53,9 @@ CHROMIUM_ARGS = (
     "--disable-quic",
 )
 
-PLOT_TITLE = ".js-plotly-plot .gtitle"
+#: The title of the Scrubber's points figure ("step N · layer L"), in the widget (the box with
+#: class ``repscope-points``) and in the exported page (``#repscope-points``).
+PLOT_TITLE = ".repscope-points .js-plotly-plot .gtitle, #repscope-points .gtitle"
 """CSS selector of a plotly.js figure's title (an SVG ``<text>``)."""
 
 # JupyterLab settings for the isolated settings folder: no news or update toasts over the page.
@@ -64,8 +66,10 @@ _LAB_SETTINGS = {
     },
 }
 
-_RUN_ALL_ITEM = ('.lm-Menu-item[data-command="runmenu:run-all"], '
-                 '.lm-Menu-item[data-command="notebook:run-all-cells"]')
+_RUN_ALL_ITEM = (
+    '.lm-Menu-item[data-command="runmenu:run-all"], '
+    '.lm-Menu-item[data-command="notebook:run-all-cells"]'
+)
 
 # The notebook toolbar's kernel name and execution status, in either front end.
 _KERNEL_STATE_JS = """() => {
@@ -211,7 +215,9 @@ class JupyterServer:
         nb = nbformat.v4.new_notebook()
         nb.cells = [nbformat.v4.new_code_cell(source) for source in sources]
         nb.metadata["kernelspec"] = {
-            "name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python",
+            "name": "python3",
+            "display_name": "Python 3 (ipykernel)",
+            "language": "python",
         }
         nb.metadata["language_info"] = {"name": "python"}
         nbformat.write(nb, self.root_dir / name)
@@ -266,10 +272,14 @@ def _stop(process: subprocess.Popen, timeout: float = _STOP_TIMEOUT_S) -> None:
 
 
 @contextlib.contextmanager
-def jupyter_server(app: str = "lab", *, base_dir: str | os.PathLike | None = None,
-                   timeout: float = _START_TIMEOUT_S,
-                   extra_pythonpath: Sequence[str | os.PathLike] = (),
-                   extra_args: Sequence[str] = ()) -> Iterator[JupyterServer]:
+def jupyter_server(
+    app: str = "lab",
+    *,
+    base_dir: str | os.PathLike | None = None,
+    timeout: float = _START_TIMEOUT_S,
+    extra_pythonpath: Sequence[str | os.PathLike] = (),
+    extra_args: Sequence[str] = (),
+) -> Iterator[JupyterServer]:
     """Start a headless Jupyter server; stop it and its kernels on exit.
 
     Parameters
@@ -308,7 +318,10 @@ def jupyter_server(app: str = "lab", *, base_dir: str | os.PathLike | None = Non
         log_path = base / f"jupyter-{app}.log"
         port = free_port()
         cmd = [
-            sys.executable, "-m", "jupyter", app,
+            sys.executable,
+            "-m",
+            "jupyter",
+            app,
             "--no-browser",
             "--ServerApp.ip=127.0.0.1",
             f"--ServerApp.port={port}",
@@ -322,8 +335,13 @@ def jupyter_server(app: str = "lab", *, base_dir: str | os.PathLike | None = Non
         ]
         log_file = stack.enter_context(open(log_path, "wb"))
         process = subprocess.Popen(
-            cmd, cwd=root, env=_server_env(base, extra_pythonpath), stdin=subprocess.DEVNULL,
-            stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True,
+            cmd,
+            cwd=root,
+            env=_server_env(base, extra_pythonpath),
+            stdin=subprocess.DEVNULL,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         stack.callback(_stop, process)
         server = JupyterServer(app, f"http://127.0.0.1:{port}/", root, log_path, process)
@@ -352,8 +370,9 @@ def _wait_until_up(server: JupyterServer, timeout: float) -> None:
     )
 
 
-def launch_chromium(playwright: Any, *, executable_path: str | None = None,
-                    args: Sequence[str] = ()) -> Any:
+def launch_chromium(
+    playwright: Any, *, executable_path: str | None = None, args: Sequence[str] = ()
+) -> Any:
     """Launch the system Chromium, headless, through Playwright.
 
     Playwright gives every launch a fresh temporary profile (``--user-data-dir``) and removes it
@@ -384,7 +403,9 @@ def launch_chromium(playwright: Any, *, executable_path: str | None = None,
             "no Chromium: install it with `apt-get install -y chromium` (Debian)"
         )
     return playwright.chromium.launch(
-        executable_path=executable_path, headless=True, args=[*CHROMIUM_ARGS, *args],
+        executable_path=executable_path,
+        headless=True,
+        args=[*CHROMIUM_ARGS, *args],
     )
 
 
@@ -421,8 +442,15 @@ def _accept_kernel_dialog(page: Any) -> bool:
     return False
 
 
-def open_notebook(page: Any, server: JupyterServer, name: str, front_end: str = "lab", *,
-                  reset: bool = False, timeout: float = 90.0) -> None:
+def open_notebook(
+    page: Any,
+    server: JupyterServer,
+    name: str,
+    front_end: str = "lab",
+    *,
+    reset: bool = False,
+    timeout: float = 90.0,
+) -> None:
     """Open a notebook and wait until its kernel is connected and idle.
 
     Parameters
@@ -511,8 +539,9 @@ def run_all_cells(page: Any, *, timeout: float = 90.0) -> None:
     deadline = time.monotonic() + timeout
     # Only the notebook shown: JupyterLab restores notebooks opened earlier in hidden tabs,
     # whose prompts stay "[ ]".
-    prompts = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-CodeCell "
-                           ".jp-InputPrompt")
+    prompts = page.locator(
+        ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-CodeCell .jp-InputPrompt"
+    )
     while time.monotonic() < deadline:
         texts = prompts.all_inner_texts()
         if texts and all(re.search(r"\[\d+\]", text) for text in texts):
@@ -536,8 +565,9 @@ def cell_errors(page: Any) -> list[str]:
     list of str
         One per output; empty when no cell raised or warned.
     """
-    return page.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]'
-                        ).all_inner_texts()
+    return page.locator(
+        '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]'
+    ).all_inner_texts()
 
 
 def widget_texts(page: Any) -> list[str]:
@@ -577,8 +607,9 @@ def plot_title(page: Any, selector: str = PLOT_TITLE) -> str | None:
     return title.text_content() if title.count() else None
 
 
-def wait_for_plot_title(page: Any, expected: str | None = None, *, selector: str = PLOT_TITLE,
-                        timeout: float = 60.0) -> str:
+def wait_for_plot_title(
+    page: Any, expected: str | None = None, *, selector: str = PLOT_TITLE, timeout: float = 60.0
+) -> str:
     """Wait for a plotly figure's title to show (and, if given, to read ``expected``).
 
     Parameters

@@ -20,7 +20,7 @@ SLIDER_HANDLE = ".widget-slider .noUi-handle"
 
 # Arms the measurement: resolves window.__repscopeLatency with {ms, before, after} when the
 # text at `selector` differs from what it is now, timed from the first `key` keydown after this.
-_ARM_JS = """([selector, key, timeoutMs]) => {
+_ARM_JS = """([selector, key, timeoutMs, afterFrame]) => {
     const text = () => {
         const el = document.querySelector(selector);
         return el ? el.textContent : null;
@@ -40,8 +40,13 @@ _ARM_JS = """([selector, key, timeoutMs]) => {
             resolve({ms, before, after: text()});
         };
         window.addEventListener('keydown', onKey, true);
+        let changed = false;
         observer = new MutationObserver(() => {
-            if (start !== null && text() !== before) finish(performance.now() - start);
+            if (start === null || changed || text() === before) return;
+            changed = true;
+            if (!afterFrame) { finish(performance.now() - start); return; }
+            // after the next frame has been produced (WebGL draws on animation frames)
+            requestAnimationFrame(() => setTimeout(() => finish(performance.now() - start), 0));
         });
         observer.observe(document.body,
                          {subtree: true, childList: true, characterData: true});
@@ -78,8 +83,14 @@ class KeySwallowed(NoRedraw):
     """
 
 
-def press_and_time(page: Any, *, selector: str = PLOT_TITLE, key: str = "ArrowRight",
-                   timeout: float = 30.0) -> float:
+def press_and_time(
+    page: Any,
+    *,
+    selector: str = PLOT_TITLE,
+    key: str = "ArrowRight",
+    timeout: float = 30.0,
+    after_frame: bool = False,
+) -> float:
     """Press ``key`` once (on whatever has focus) and time the text at ``selector`` changing.
 
     Parameters
@@ -92,11 +103,15 @@ def press_and_time(page: Any, *, selector: str = PLOT_TITLE, key: str = "ArrowRi
         The key, as Playwright names it.
     timeout : float
         Seconds to wait for the change.
+    after_frame : bool
+        Stop the clock after the next animation frame following the change (and the tasks
+        queued before it), not at the change itself: a WebGL plot draws on animation frames.
 
     Returns
     -------
     float
-        Milliseconds from the keydown event to the changed text in the DOM.
+        Milliseconds from the keydown event to the changed text in the DOM (or to the frame
+        after it).
 
     Raises
     ------
@@ -106,7 +121,7 @@ def press_and_time(page: Any, *, selector: str = PLOT_TITLE, key: str = "ArrowRi
         When the text did not change in time.
     """
     focused = page.evaluate(_WATCH_TARGET_JS)
-    before = page.evaluate(_ARM_JS, [selector, key, int(timeout * 1000)])
+    before = page.evaluate(_ARM_JS, [selector, key, int(timeout * 1000), after_frame])
     page.keyboard.press(key)
     # The key's events are dispatched by the time press() returns: a key that never reached the
     # focused element will not move anything, so say so now instead of after the timeout.
@@ -124,9 +139,18 @@ def press_and_time(page: Any, *, selector: str = PLOT_TITLE, key: str = "ArrowRi
     return float(result["ms"])
 
 
-def keypress_latencies(page: Any, n: int = 20, *, selector: str = PLOT_TITLE,
-                       handle: Any = None, key: str = "ArrowRight", warmup: int = 1,
-                       settle_ms: float = 100.0, timeout: float = 30.0) -> list[float]:
+def keypress_latencies(
+    page: Any,
+    n: int = 20,
+    *,
+    selector: str = PLOT_TITLE,
+    handle: Any = None,
+    key: str = "ArrowRight",
+    warmup: int = 1,
+    settle_ms: float = 100.0,
+    timeout: float = 30.0,
+    after_frame: bool = False,
+) -> list[float]:
     """Milliseconds from each of ``n`` keypresses on a slider to the redrawn text.
 
     Parameters
@@ -150,6 +174,8 @@ def keypress_latencies(page: Any, n: int = 20, *, selector: str = PLOT_TITLE,
         coalesced redraw, the slider's readout) does not land in the next measurement.
     timeout : float
         Seconds to wait for each redraw.
+    after_frame : bool
+        As for :func:`press_and_time`.
 
     Returns
     -------
@@ -161,7 +187,9 @@ def keypress_latencies(page: Any, n: int = 20, *, selector: str = PLOT_TITLE,
     handle.click()
     times = []
     for i in range(warmup + n):
-        ms = press_and_time(page, selector=selector, key=key, timeout=timeout)
+        ms = press_and_time(
+            page, selector=selector, key=key, timeout=timeout, after_frame=after_frame
+        )
         if i >= warmup:
             times.append(ms)
         page.wait_for_timeout(settle_ms)

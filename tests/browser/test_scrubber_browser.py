@@ -89,8 +89,9 @@ def page(browser) -> Iterator[object]:
 
 
 @contextlib.contextmanager
-def failure_report(page, tmp_path: Path, name: str,
-                   server: lab.JupyterServer | None = None) -> Iterator[None]:
+def failure_report(
+    page, tmp_path: Path, name: str, server: lab.JupyterServer | None = None
+) -> Iterator[None]:
     """On an exception: a screenshot into ``tmp_path`` and the server log's tail, then fail."""
     try:
         yield
@@ -113,7 +114,8 @@ def failure_report(page, tmp_path: Path, name: str,
 def click_slider_at(page, handle_selector: str, fraction: float) -> None:
     """A real mouse click on an ipywidgets slider's track, ``fraction`` of the way along."""
     track = page.locator(handle_selector).first.locator(
-        "xpath=ancestor::*[contains(@class, 'noUi-target')][1]")
+        "xpath=ancestor::*[contains(@class, 'noUi-target')][1]"
+    )
     box = track.bounding_box()
     assert box is not None, "the slider track is not visible"
     page.mouse.click(box["x"] + fraction * box["width"], box["y"] + box["height"] / 2)
@@ -189,8 +191,9 @@ def test_exported_html_scrubs_offline(tmp_path, browser):
                 assert box is not None
                 page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
                 lab.wait_for_plot_title(page, title(steps[i], layer), timeout=15)
-            current = page.locator(".slider-container .slider-current-value, "
-                                   ".slider-container text.slider-label").first.text_content()
+            current = page.locator(
+                ".slider-container .slider-current-value, .slider-container text.slider-label"
+            ).first.text_content()
             assert re.search(rf"\b{steps[2]}\b", current or ""), current
             assert not dialogs, f"a JavaScript dialog opened: {dialogs}"
             assert page.evaluate("() => typeof Plotly") == "object", "plotly.js did not load"
@@ -210,7 +213,7 @@ LIVE_CELL = (
 )
 # Phase bands are the shapes drawn below the traces; their names are annotations.
 _BANDS_JS = """() => {
-    const plot = document.querySelector('.js-plotly-plot');
+    const plot = document.querySelector('.repscope-curves .js-plotly-plot');
     const bands = plot.querySelectorAll('.layer-below .shapelayer path');
     const notes = [...plot.querySelectorAll('g.annotation')].map(g => g.textContent.trim());
     return [bands.length, notes];
@@ -241,3 +244,81 @@ def test_live_scrubber_replaces_its_phase_bands(server, page, tmp_path):
             time.sleep(0.3)
         assert bands == len(phases), (bands, notes)
         assert shown == phases, notes
+
+
+BIG_POINTS = 20_000
+BIG_CELL = (
+    "from repscope.synthetic import synthetic_trajectory\n"
+    "from repscope.widgets import Scrubber\n"
+    f"traj = synthetic_trajectory(n_steps=6, layers=('h.0', 'h.1'), n_points={BIG_POINTS})\n"
+    "s = Scrubber(traj)\n"
+    "s"
+)
+_DRAWN_JS = """() => {
+    const plot = document.querySelector('.repscope-points .js-plotly-plot');
+    const drawn = plot._fullData.reduce((n, t) => n + (t.visible === true ? t.x.length : 0), 0);
+    const types = [...new Set(plot._fullData.map(t => t.type))];
+    const cell = plot.closest('.jp-OutputArea-output, .jp-Cell-outputArea');
+    const width = (sel) => document.querySelector(sel).getBoundingClientRect().width;
+    return {drawn, types, canvases: plot.querySelectorAll('canvas').length,
+            cell: cell.getBoundingClientRect().width,
+            curves: width('.repscope-curves .js-plotly-plot'),
+            overview: width('.repscope-overview .js-plotly-plot')};
+}"""
+
+
+def test_20000_points_scrub_in_webgl_at_full_width_and_a_lasso_selects(server, page, tmp_path):
+    """20,000 probe points, every one drawn by WebGL at every step; the figures fill the cell
+    and follow the window when it narrows; a lasso drawn with the mouse on the points panel
+    selects inputs, and the count reaches the page through Python."""
+    from repscope.synthetic import synthetic_trajectory
+
+    from .latency import press_and_time
+
+    steps = list(synthetic_trajectory(n_steps=6, layers=("h.0",), n_points=20).steps)
+    name = server.write_notebook("scrubber_big", [BIG_CELL])
+    with failure_report(page, tmp_path, "scrubber-big", server):
+        lab.open_notebook(page, server, name, "lab", reset=True)
+        lab.run_all_cells(page, timeout=240)
+        assert not lab.cell_errors(page), lab.cell_errors(page)
+        lab.wait_for_plot_title(page, title(steps[0], "h.1"), timeout=90)
+        page.locator(STEP_HANDLE).first.click()
+        for step in steps[1:3]:
+            press_and_time(page, key="ArrowRight", timeout=30)
+            lab.wait_for_plot_title(page, title(step, "h.1"), timeout=30)
+            state = page.evaluate(_DRAWN_JS)
+            assert state["drawn"] == BIG_POINTS, state
+            assert state["types"] == ["scattergl"] and state["canvases"] >= 1, state
+        assert state["curves"] >= 0.95 * state["cell"], state  # the cell's width, not 700 px
+        assert state["overview"] >= 0.95 * state["cell"], state
+        before = state["curves"]
+        page.set_viewport_size({"width": 1000, "height": 1000})
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            state = page.evaluate(_DRAWN_JS)
+            if state["curves"] < before - 150:
+                break
+            page.wait_for_timeout(200)
+        assert state["curves"] < before - 150, (before, state)  # it followed the window
+        assert state["curves"] >= 0.95 * state["cell"], state
+
+        plot = page.locator(".repscope-points .js-plotly-plot .nsewdrag").first
+        box = plot.bounding_box()
+        assert box is not None
+        x0, y0, w, h = box["x"], box["y"], box["width"], box["height"]
+        corners = [(0.1, 0.1), (0.6, 0.1), (0.6, 0.9), (0.1, 0.9), (0.1, 0.1)]
+        page.mouse.move(x0 + corners[0][0] * w, y0 + corners[0][1] * h)
+        page.mouse.down()
+        for fx, fy in corners[1:]:
+            page.mouse.move(x0 + fx * w, y0 + fy * h, steps=8)
+        page.mouse.up()
+        label = page.locator(".repscope-selection").first
+        deadline = time.monotonic() + 20
+        text = ""
+        while time.monotonic() < deadline:
+            text = label.text_content() or ""
+            if "selected" in text:
+                break
+            page.wait_for_timeout(200)
+        found = re.search(r"(\d+) probe input\(s\) selected", text)
+        assert found and 0 < int(found.group(1)) < BIG_POINTS, text

@@ -17,14 +17,32 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_make_demo_prints_all_three_phases_in_order(tmp_path):
     """``repscope demo three-phases`` at full size, as ``make demo`` runs it."""
     done = subprocess.run(
-        [sys.executable, "-m", "repscope", "demo", "three-phases", "--folder",
-         str(tmp_path / "run"), "--html", str(tmp_path / "demo.html")],
-        cwd=ROOT, capture_output=True, text=True, timeout=900)
+        [
+            sys.executable,
+            "-m",
+            "repscope",
+            "demo",
+            "three-phases",
+            "--folder",
+            str(tmp_path / "run"),
+            "--html",
+            str(tmp_path / "demo.html"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
-    rows = re.findall(r"^\s*(warmup collapse|entropy-seeking|compression-seeking)\s+"
-                      r"(\d+)\s+(\d+)\s+(-?[\d.]+)\s+(-?[\d.]+)\s*$", done.stdout, re.M)
-    assert [r[0] for r in rows] == ["warmup collapse", "entropy-seeking",
-                                    "compression-seeking"], done.stdout
+    rows = re.findall(
+        r"^\s*(warmup collapse|entropy-seeking|compression-seeking)\s+"
+        r"(\d+)\s+(\d+)\s+(-?[\d.]+)\s+(-?[\d.]+)\s*$",
+        done.stdout,
+        re.M,
+    )
+    assert [r[0] for r in rows] == ["warmup collapse", "entropy-seeking", "compression-seeking"], (
+        done.stdout
+    )
     signs = [(float(r[3]) < 0, float(r[4]) > 0) for r in rows]
     assert signs == [(True, True), (False, False), (True, True)], done.stdout
     assert int(rows[0][2]) == int(rows[1][1]) and int(rows[1][2]) == int(rows[2][1])

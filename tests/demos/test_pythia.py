@@ -80,11 +80,11 @@ def test_a_trajectory_over_the_fallback_computes_with_no_failures(fallback):
     assert len(traj.metrics) > 0
 
 
-def test_steps_beyond_the_offline_training_are_left_out_and_said(offline, no_network_call,
-                                                                  tmp_path, monkeypatch):
+def test_steps_beyond_the_offline_training_are_left_out_and_said(
+    offline, no_network_call, tmp_path, monkeypatch
+):
     monkeypatch.setattr(pythia, "OFFLINE_SIZES", {"small": (8, 4, 16), "full": (8, 4, 16)})
-    source, probe, note = pythia.revisions(steps=(0, 2, 8, 16, 1000), folder=tmp_path,
-                                           size="small")
+    source, probe, note = pythia.revisions(steps=(0, 2, 8, 16, 1000), folder=tmp_path, size="small")
     assert [c.step for c in source] == [0, 2, 8]
     assert "Steps 16 … 1000 are beyond its training" in note
     assert probe.n_samples == 16
@@ -98,8 +98,11 @@ def test_the_hub_path_when_reachable(monkeypatch):
     from repscope.sources import HubRevisions
 
     monkeypatch.setattr(pythia, "hub_reachable", lambda model: (True, ""))
-    monkeypatch.setattr(transformers.AutoTokenizer, "from_pretrained",
-                        classmethod(lambda cls, name: _WordTokenizer()))
+    monkeypatch.setattr(
+        transformers.AutoTokenizer,
+        "from_pretrained",
+        classmethod(lambda cls, name: _WordTokenizer()),
+    )
     source, probe, note = pythia.revisions("EleutherAI/pythia-70m", steps=(0, 512, 143000))
     assert isinstance(source, HubRevisions)
     assert [c.revision for c in source] == ["step0", "step512", "step143000"]
@@ -139,6 +142,6 @@ class _WordTokenizer:
         mask = torch.zeros_like(ids)
         for i, text in enumerate(texts):
             words = text.split()[:max_length]
-            ids[i, :len(words)] = torch.tensor([hash(w) % 1000 + 1 for w in words])
-            mask[i, :len(words)] = 1
+            ids[i, : len(words)] = torch.tensor([hash(w) % 1000 + 1 for w in words])
+            mask[i, : len(words)] = 1
         return {"input_ids": ids, "attention_mask": mask}

@@ -33,16 +33,42 @@ def test_the_model_has_the_recipes_parameter_count_and_initialisation():
     assert sum(p.numel() for p in net.parameters()) == 73_152  # the figure in the recipe
     assert len(net.blocks) == 2 and net.blocks[0].heads == 4 and net.tok.embedding_dim == 16
     assert net.pos.num_embeddings == 64 and net.head.bias is None
-    residual = torch.cat([b.proj.weight.ravel() for b in net.blocks]
-                         + [b.fc2.weight.ravel() for b in net.blocks])
+    residual = torch.cat(
+        [b.proj.weight.ravel() for b in net.blocks] + [b.fc2.weight.ravel() for b in net.blocks]
+    )
     assert residual.std().item() == pytest.approx(0.02 / math.sqrt(4), rel=0.05)
     assert net.blocks[0].qkv.weight.std().item() == pytest.approx(0.02, rel=0.05)
     assert all(float(b.qkv.bias.abs().max()) == 0 for b in net.blocks)
 
 
 def test_checkpoints_are_step_0_then_half_powers_of_two():
-    expected = [0, 1, 2, 3, 4, 6, 8, 11, 16, 23, 32, 45, 64, 91, 128, 181, 256, 362, 512,
-                724, 1024, 1448, 2048, 2896, 4000]  # round(2^(k/2)) ≤ 4000, then 4000
+    expected = [
+        0,
+        1,
+        2,
+        3,
+        4,
+        6,
+        8,
+        11,
+        16,
+        23,
+        32,
+        45,
+        64,
+        91,
+        128,
+        181,
+        256,
+        362,
+        512,
+        724,
+        1024,
+        1448,
+        2048,
+        2896,
+        4000,
+    ]  # round(2^(k/2)) ≤ 4000, then 4000
     assert three_phases.checkpoint_steps(4000) == expected
 
 
@@ -70,8 +96,9 @@ def test_the_probe_reads_ln_f_at_one_position_in_16_to_63(lang):
             x = block(x)
         expected = net.ln_f(x)[torch.arange(64), positions]
     torch.testing.assert_close(captured, expected, rtol=1e-5, atol=1e-6)
-    assert torch.equal(three_phases.probe(lang, 64).inputs["input_ids"],
-                       probe.inputs["input_ids"])  # the same held-out set every time
+    assert torch.equal(
+        three_phases.probe(lang, 64).inputs["input_ids"], probe.inputs["input_ids"]
+    )  # the same held-out set every time
 
 
 # -- the language -------------------------------------------------------------------------------
@@ -97,7 +124,7 @@ def test_samples_follow_the_stated_law():
     top = np.argsort(lang.zipf)[::-1][:5]
     np.testing.assert_allclose(first[top], lang.zipf[top], rtol=0.1)  # first word: Zipf
     ranked = np.sort(lang.zipf)[::-1]
-    assert ranked[0] / ranked[9] == pytest.approx(10 ** 1.1)  # Zipf(1.1) by rank
+    assert ranked[0] / ranked[9] == pytest.approx(10**1.1)  # Zipf(1.1) by rank
     assert not np.all(np.diff(lang.zipf) <= 0)  # ids are shuffled, not by rank
     cur, nxt = text[:, :-1].ravel(), text[:, 1:].ravel()
     in_list = (lang.successor_ids[cur] == nxt[:, None]).any(1)
@@ -159,7 +186,10 @@ def test_a_live_run_returns_at_once_and_ends_where_a_plain_run_does(demo, tmp_pa
     live.wait()
     assert not live.running
     assert live.trajectory.steps == demo.trajectory.steps
-    np.testing.assert_allclose(live.trajectory.curve("effective_rank", "ln_f"),
-                               demo.trajectory.curve("effective_rank", "ln_f"), rtol=1e-6)
+    np.testing.assert_allclose(
+        live.trajectory.curve("effective_rank", "ln_f"),
+        demo.trajectory.curve("effective_rank", "ln_f"),
+        rtol=1e-6,
+    )
     assert live.facts["phases"].phase.tolist() == demo.facts["phases"].phase.tolist()
     scrubber.stop()

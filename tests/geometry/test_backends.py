@@ -22,8 +22,9 @@ SCALAR_MEASURES = [effective_rank, participation_ratio, stable_rank, numerical_r
 
 @pytest.fixture
 def stack(rng):
-    return np.stack([rng.normal(size=(90, 40)) * np.arange(1, 41) ** -(0.3 + 0.1 * b)
-                     for b in range(4)])
+    return np.stack(
+        [rng.normal(size=(90, 40)) * np.arange(1, 41) ** -(0.3 + 0.1 * b) for b in range(4)]
+    )
 
 
 @pytest.mark.parametrize("measure", SCALAR_MEASURES)
@@ -82,9 +83,25 @@ def test_integer_input_is_accepted(rng):
     assert effective_rank(x) == pytest.approx(effective_rank(x.astype(float)), rel=1e-12)
 
 
+#: A fit range the stack's 40 components reach (the default 12…100 would adapt, with a warning
+#: that pytest's settings turn into an error).
+STACK_FIT = (2, 20)
+
+
+def test_the_stack_reaches_the_fit_range_used_on_cuda(stack):
+    """The CUDA test below runs this CPU line too: it must not warn."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fit = spectral_summary(stack, fit_range=STACK_FIT).alpha
+    assert fit.fit_range == STACK_FIT
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 def test_cuda_matches_cpu(stack):
-    cpu = spectral_summary(stack)
-    gpu = spectral_summary(torch.from_numpy(stack).cuda())
+    cpu = spectral_summary(stack, fit_range=STACK_FIT)
+    gpu = spectral_summary(torch.from_numpy(stack).cuda(), fit_range=STACK_FIT)
+    assert gpu.effective_rank.device.type == "cuda"
     np.testing.assert_allclose(gpu.effective_rank.cpu().numpy(), cpu.effective_rank, rtol=1e-9)
     np.testing.assert_allclose(gpu.alpha.alpha.cpu().numpy(), cpu.alpha.alpha, rtol=1e-8)

@@ -57,7 +57,7 @@ def test_spectrum_and_operator_match_the_definition(points):
     expected = np.sort(naive_eigenvalues(points, 2.0).real)[::-1]
     np.testing.assert_allclose(ev, expected, rtol=0, atol=1e-12)
     m = diffusion_operator(points, sigma=2.0)
-    kernel = np.exp(-squareform(pdist(points)) ** 2 / 8.0)
+    kernel = np.exp(-(squareform(pdist(points)) ** 2) / 8.0)
     d = kernel.sum(axis=1)
     np.testing.assert_allclose(m, kernel / np.sqrt(np.outer(d, d)), rtol=1e-12)
 
@@ -146,8 +146,9 @@ def test_torch_in_torch_out_on_the_same_device(points, device):
     x = torch.from_numpy(np.stack([points, 2 * points])).to(device)
     out = dse(x, sigma=2.0)
     assert isinstance(out, torch.Tensor) and out.device.type == device and out.shape == (2,)
-    np.testing.assert_allclose(out.cpu().numpy(), [dse(points, sigma=2.0), dse(points, sigma=1.0)],
-                               rtol=1e-10)
+    np.testing.assert_allclose(
+        out.cpu().numpy(), [dse(points, sigma=2.0), dse(points, sigma=1.0)], rtol=1e-10
+    )
     assert isinstance(dse(x[0]), float) and isinstance(dse(points), float)
     ev = diffusion_spectrum(x[0], sigma="median")
     assert isinstance(ev, torch.Tensor) and ev.device.type == device
@@ -215,8 +216,11 @@ def test_bad_x_raises_in_the_grammar(x, fragment):
 
 def test_bad_eigenvalues_raise_in_the_grammar():
     func = "dse_from_eigenvalues"
-    for bad, fragment in (([0.0, 0.0], "all zeros"), (np.ones((2, 2, 2)), "shape (2, 2, 2)"),
-                          ([1.0, np.nan], "non-finite")):
+    for bad, fragment in (
+        ([0.0, 0.0], "all zeros"),
+        (np.ones((2, 2, 2)), "shape (2, 2, 2)"),
+        ([1.0, np.nan], "non-finite"),
+    ):
         with pytest.raises(ValueError, match=GRAMMAR.format(arg="eigenvalues", func=func)) as e:
             dse_from_eigenvalues(bad)
         assert fragment in str(e.value)

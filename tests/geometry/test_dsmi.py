@@ -110,8 +110,9 @@ def test_median_sigma_is_resolved_once_on_all_points(blobs):
 @pytest.mark.parametrize("device", DEVICES)
 def test_torch_inputs(blobs, device):
     x, labels = blobs
-    value = dsmi(torch.from_numpy(x).to(device), torch.from_numpy(labels).to(device),
-                 sigma=SIGMA, t=T)
+    value = dsmi(
+        torch.from_numpy(x).to(device), torch.from_numpy(labels).to(device), sigma=SIGMA, t=T
+    )
     assert isinstance(value, float) and value == pytest.approx(2.0, abs=1e-9)
     value32 = dsmi(x, labels, sigma=SIGMA, dtype=torch.float32)
     assert value32 == pytest.approx(dsmi(x, labels, sigma=SIGMA), rel=1e-4)

@@ -110,3 +110,27 @@ def test_a_short_requested_range_that_exists_is_used_as_is():
         fit = alpha_req(exact_spectrum_data(lam), fit_range=(2, 6))
     assert fit.fit_range == (2, 6)
     assert fit.alpha == pytest.approx(0.7, rel=1e-6)
+
+
+def test_predict_follows_the_fit_in_a_batch_and_on_its_device():
+    """A batched fit predicts one row per matrix; the ranks go to the fit's device (they were
+    built on the CPU, so a fit on CUDA mixed devices; the ``meta`` device shows it here)."""
+    import torch
+
+    from repscope.geometry.powerlaw import PowerLawFit
+
+    alpha, intercept = np.array([0.5, 1.0, 2.0]), np.array([0.0, -1.0, 0.3])
+    fit = PowerLawFit(
+        alpha=torch.tensor(alpha), r2=None, intercept=torch.tensor(intercept), fit_range=(1, 5)
+    )
+    ranks = np.arange(1, 6, dtype=float)
+    expected = np.exp(intercept[:, None]) * ranks[None, :] ** -alpha[:, None]
+    np.testing.assert_allclose(fit.predict(ranks).numpy(), expected, rtol=1e-12)
+    meta = PowerLawFit(
+        alpha=torch.tensor(alpha, device="meta"),
+        r2=None,
+        intercept=torch.tensor(intercept, device="meta"),
+        fit_range=(1, 5),
+    )
+    out = meta.predict(ranks)
+    assert out.device.type == "meta" and tuple(out.shape) == (3, 5)

@@ -55,7 +55,8 @@ def test_procrustes_recovers_a_rotation_with_reflection():
     a = rng.normal(size=(50, 2))
     theta = 0.7
     r = np.array([[np.cos(theta), -np.sin(theta)], [np.sin(theta), np.cos(theta)]]) @ np.diag(
-        [1.0, -1.0])
+        [1.0, -1.0]
+    )
     got = procrustes_rotation(a @ r, a)
     np.testing.assert_allclose((a @ r) @ got, a, atol=1e-12)
     np.testing.assert_allclose(got @ got.T, np.eye(2), atol=1e-12)

@@ -14,8 +14,7 @@ from hypothesis import strategies as st
 
 from repscope import geometry
 
-SETTINGS = settings(max_examples=25, deadline=None,
-                    suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 seeds = st.integers(min_value=0, max_value=2**32 - 1)
 exponents = st.integers(min_value=-150, max_value=150)
 
@@ -53,7 +52,8 @@ def test_cka_does_not_change_with_either_scale(seed, ex, ey):
     x = data(seed)
     y = x @ rotation(seed) + 0.3 * data(seed + 7)
     assert geometry.linear_cka(x * 10.0**ex, y * 10.0**ey) == pytest.approx(
-        geometry.linear_cka(x, y), rel=1e-9)
+        geometry.linear_cka(x, y), rel=1e-9
+    )
     assert geometry.linear_cka(x * 10.0**ex, x * 10.0**ey) == pytest.approx(1.0, rel=1e-12)
 
 
@@ -78,16 +78,21 @@ def test_cka_ignores_sample_order_and_rotations(seed):
 
 
 @SETTINGS
-@given(seed=seeds, exponent=st.integers(min_value=-100, max_value=100),
-       s=st.floats(min_value=0.2, max_value=20.0))
+@given(
+    seed=seeds,
+    exponent=st.integers(min_value=-100, max_value=100),
+    s=st.floats(min_value=0.2, max_value=20.0),
+)
 def test_dse_moves_the_scale_into_sigma(seed, exponent, s):
     x, c = data(seed, n=30), 10.0**exponent
-    assert geometry.dse(c * x, sigma=s * c) == pytest.approx(geometry.dse(x, sigma=s),
-                                                             rel=1e-7, abs=1e-9)
+    assert geometry.dse(c * x, sigma=s * c) == pytest.approx(
+        geometry.dse(x, sigma=s), rel=1e-7, abs=1e-9
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         assert geometry.dse(c * x, sigma="median") == pytest.approx(
-            geometry.dse(x, sigma="median"), rel=1e-7, abs=1e-9)
+            geometry.dse(x, sigma="median"), rel=1e-7, abs=1e-9
+        )
 
 
 @SETTINGS
@@ -105,6 +110,8 @@ def test_dse_at_extreme_bandwidths_reaches_its_limits():
     assert geometry.dse(x, sigma=1e-300) == pytest.approx(math.log2(30))  # M = I
     assert geometry.dse(x, sigma=1e300) == pytest.approx(0.0, abs=1e-9)  # K all ones
     assert geometry.dse(x * 1e200, sigma="median") == pytest.approx(
-        geometry.dse(x, sigma="median"), rel=1e-9)
+        geometry.dse(x, sigma="median"), rel=1e-9
+    )
     assert geometry.resolve_sigma(x * 1e200) == pytest.approx(
-        1e200 * geometry.resolve_sigma(x), rel=1e-12)
+        1e200 * geometry.resolve_sigma(x), rel=1e-12
+    )

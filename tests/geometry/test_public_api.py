@@ -41,13 +41,12 @@ def _rows(x):
     shape = getattr(x, "shape", ())
     return shape[-2] if len(shape) >= 2 else len(LABELS)
 
+
 GRAMMAR = r"^The '{arg}' argument of {func} must be .+; got .+\.$"
 
 
 def _public_functions():
-    return sorted(
-        name for name in geometry.__all__ if inspect.isfunction(getattr(geometry, name))
-    )
+    return sorted(name for name in geometry.__all__ if inspect.isfunction(getattr(geometry, name)))
 
 
 def test_every_public_function_is_walked():
@@ -58,8 +57,9 @@ def test_dse_from_eigenvalues_rejects_bad_input_in_the_grammar():
     ev = np.linspace(1, 0.1, 10)
     with pytest.raises(ValueError, match=GRAMMAR.format(arg="t", func="dse_from_eigenvalues")):
         geometry.dse_from_eigenvalues(ev, t=0)
-    with pytest.raises(ValueError, match=GRAMMAR.format(arg="eigenvalues",
-                                                        func="dse_from_eigenvalues")):
+    with pytest.raises(
+        ValueError, match=GRAMMAR.format(arg="eigenvalues", func="dse_from_eigenvalues")
+    ):
         geometry.dse_from_eigenvalues(np.array([1.0, np.nan]))
 
 
@@ -96,19 +96,35 @@ def test_bad_dtype_option_raises_in_the_grammar(name):
     ("call", "arg", "func", "error"),
     [
         (lambda: geometry.spectrum(GOOD, kind="eigen"), "kind", "spectrum", ValueError),
-        (lambda: geometry.spectrum(GOOD, max_components=0), "max_components", "spectrum",
-         ValueError),
-        (lambda: geometry.spectrum(GOOD, max_components=2.5), "max_components", "spectrum",
-         TypeError),
-        (lambda: geometry.effective_rank(GOOD, convention="svd"), "convention", "effective_rank",
-         ValueError),
+        (
+            lambda: geometry.spectrum(GOOD, max_components=0),
+            "max_components",
+            "spectrum",
+            ValueError,
+        ),
+        (
+            lambda: geometry.spectrum(GOOD, max_components=2.5),
+            "max_components",
+            "spectrum",
+            TypeError,
+        ),
+        (
+            lambda: geometry.effective_rank(GOOD, convention="svd"),
+            "convention",
+            "effective_rank",
+            ValueError,
+        ),
         (lambda: geometry.effective_rank(GOOD, eps=-1.0), "eps", "effective_rank", ValueError),
         (lambda: geometry.numerical_rank(GOOD, rtol=2.0), "rtol", "numerical_rank", ValueError),
         (lambda: geometry.alpha_req(GOOD, fit_range=(5, 5)), "fit_range", "alpha_req", ValueError),
         (lambda: geometry.alpha_req(GOOD, fit_range=(0, 5)), "fit_range", "alpha_req", ValueError),
         (lambda: geometry.alpha_req(GOOD, fit_range=12), "fit_range", "alpha_req", TypeError),
-        (lambda: geometry.spectral_summary(GOOD, kind="pca"), "kind", "spectral_summary",
-         ValueError),
+        (
+            lambda: geometry.spectral_summary(GOOD, kind="pca"),
+            "kind",
+            "spectral_summary",
+            ValueError,
+        ),
         (lambda: geometry.linear_cka(GOOD, GOOD[:30]), "y", "linear_cka", ValueError),
         (lambda: geometry.dse(GOOD, t=0), "t", "dse", ValueError),
         (lambda: geometry.dse(GOOD, t=-1.0), "t", "dse", ValueError),
@@ -118,10 +134,18 @@ def test_bad_dtype_option_raises_in_the_grammar(name):
         (lambda: geometry.dsmi(GOOD, LABELS[:39]), "labels", "dsmi", ValueError),
         (lambda: geometry.dsmi(GOOD, LABELS, kind="ordinal"), "kind", "dsmi", ValueError),
         (lambda: geometry.dsmi(GOOD, LABELS, n_repeats=0), "n_repeats", "dsmi", ValueError),
-        (lambda: geometry.principal_coordinates(GOOD, n_components=13), "n_components",
-         "principal_coordinates", ValueError),
-        (lambda: geometry.principal_coordinates(GOOD, n_components=0), "n_components",
-         "principal_coordinates", ValueError),
+        (
+            lambda: geometry.principal_coordinates(GOOD, n_components=13),
+            "n_components",
+            "principal_coordinates",
+            ValueError,
+        ),
+        (
+            lambda: geometry.principal_coordinates(GOOD, n_components=0),
+            "n_components",
+            "principal_coordinates",
+            ValueError,
+        ),
     ],
 )
 def test_bad_options_raise_in_the_grammar(call, arg, func, error):
@@ -134,4 +158,6 @@ def test_options_are_keyword_only():
         params = inspect.signature(getattr(geometry, name)).parameters.values()
         positional = [p.name for p in params if p.kind is p.POSITIONAL_OR_KEYWORD]
         assert positional in (["x"], ["x", "y"], ["x", "labels"], ["eigenvalues"]), (
-            name, positional)
+            name,
+            positional,
+        )

@@ -148,7 +148,11 @@ def test_summary_is_consistent_with_the_single_measures(rng):
     assert s.numerical_rank == numerical_rank(x)
     d = s.as_dict()
     assert set(d) == {
-        "effective_rank", "alpha", "alpha_r2", "participation_ratio", "stable_rank",
+        "effective_rank",
+        "alpha",
+        "alpha_r2",
+        "participation_ratio",
+        "stable_rank",
         "numerical_rank",
     }
     alpha, r2 = naive.powerlaw_fit(naive.covariance_spectrum(x), 12, 100)
@@ -159,3 +163,51 @@ def test_summary_is_consistent_with_the_single_measures(rng):
 def test_torch_input_gives_the_same_numbers(rng):
     x = rng.normal(size=(64, 8))
     assert effective_rank(torch.from_numpy(x)) == pytest.approx(effective_rank(x), rel=1e-12)
+
+
+# -- the fast path: one copy of the data, one thread for a small eigvalsh -----------------------
+
+
+def test_centred_scaling_is_exactly_unit_scale_of_the_centred_data(rng):
+    import importlib
+
+    from repscope.geometry._arrays import unit_scale
+
+    module = importlib.import_module("repscope.geometry.spectrum")
+    scales = np.array([1e-3, 1.0, 1e5, 0.0])[:, None, None]
+    x = torch.from_numpy(rng.normal(size=(4, 30, 7)) * scales)
+    x[1, 3, 2] = -40.0  # the largest magnitude is negative
+    for center in (True, False):
+        got, scale = module._centred_unit_scaled(x.clone(), center=center)
+        want, want_scale = unit_scale(x - x.mean(dim=-2, keepdim=True) if center else x)
+        assert torch.equal(got, want) and torch.equal(scale, want_scale)
+        assert scale[3].item() == 1.0  # all-zero data: scale 1, values 0
+    original = x.clone()
+    module._centred_unit_scaled(x, center=False)
+    assert torch.equal(x, original)  # the caller's data is never divided in place
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_any_non_finite_value_is_caught(bad, dtype):
+    x = np.random.default_rng(0).normal(size=(3, 40, 5)).astype(dtype)
+    x[2, 39, 4] = bad  # the last value of the last batch element
+    with pytest.raises(
+        ValueError,
+        match=r"^The 'x' argument of spectral_summary must be finite "
+        r"\(no NaN or Inf\); got 1 non-finite value\(s\)\.",
+    ):
+        spectral_summary(x)
+
+
+def test_spectrum_leaves_the_thread_count_as_it_was(rng):
+    before = torch.get_num_threads()
+    x = rng.normal(size=(200, 60))
+    want = naive.covariance_spectrum(x)
+    for threads in {1, 2, before}:
+        torch.set_num_threads(threads)
+        try:
+            np.testing.assert_allclose(spectrum(x).eigenvalues(), want, rtol=1e-8, atol=1e-14)
+            assert torch.get_num_threads() == threads
+        finally:
+            torch.set_num_threads(before)

@@ -29,18 +29,22 @@ def _grammar(err: BaseException, argument: str) -> None:
 
 # -- steps from names ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("name", "step"), [
-    ("step_1000.pt", 1000),
-    ("checkpoint-500", 500),
-    ("model_step=12.pt", 12),
-    ("000042.safetensors", 42),
-    ("ckpt_7.pth", 7),
-    ("iter-300.pt", 300),
-    ("global_step250", 250),
-    ("step0.safetensors", 0),
-    ("resnet50_step_20.pt", 20),  # the step, not the first number in the name
-    ("checkpoint-1000.tmp", 1000),
-])
+
+@pytest.mark.parametrize(
+    ("name", "step"),
+    [
+        ("step_1000.pt", 1000),
+        ("checkpoint-500", 500),
+        ("model_step=12.pt", 12),
+        ("000042.safetensors", 42),
+        ("ckpt_7.pth", 7),
+        ("iter-300.pt", 300),
+        ("global_step250", 250),
+        ("step0.safetensors", 0),
+        ("resnet50_step_20.pt", 20),  # the step, not the first number in the name
+        ("checkpoint-1000.tmp", 1000),
+    ],
+)
 def test_step_from_name(name, step):
     assert step_from_name(name) == step
 
@@ -68,8 +72,13 @@ def test_steps_are_parsed_and_sorted(tmp_path):
 
     folder = CheckpointFolder(tmp_path, model=small_net)
     assert [c.step for c in folder] == [3, 12, 42, 500, 1000]
-    assert [c.name for c in folder] == ["step_3.pth", "model_step=12.pt", "000042.safetensors",
-                                        "checkpoint-500", "step_1000.pt"]
+    assert [c.name for c in folder] == [
+        "step_3.pth",
+        "model_step=12.pt",
+        "000042.safetensors",
+        "checkpoint-500",
+        "step_1000.pt",
+    ]
     assert len(folder) == 5
     assert isinstance(folder.checkpoints[3], TrainerCheckpoint)
     assert all(isinstance(c, FileCheckpoint) for i, c in enumerate(folder) if i != 3)
@@ -87,6 +96,7 @@ def test_run_name_defaults_to_the_folder_name(tmp_path):
 
 # -- Trainer folders ------------------------------------------------------------------------------
 
+
 def _trainer(folder, state, global_step=None, weights="model.safetensors"):
     folder.mkdir(parents=True)
     if weights.endswith(".safetensors"):
@@ -94,8 +104,9 @@ def _trainer(folder, state, global_step=None, weights="model.safetensors"):
     else:
         torch.save(state, folder / weights)
     if global_step is not None:
-        (folder / "trainer_state.json").write_text(json.dumps({"global_step": global_step,
-                                                               "log_history": []}))
+        (folder / "trainer_state.json").write_text(
+            json.dumps({"global_step": global_step, "log_history": []})
+        )
     return folder
 
 
@@ -146,6 +157,7 @@ def test_trainer_folder_without_a_model_factory_uses_transformers(tmp_path):
 
 
 # -- bad folders ----------------------------------------------------------------------------------
+
 
 def test_duplicate_steps(tmp_path):
     torch.save(seeded_state(0), tmp_path / "step_10.pt")
@@ -209,6 +221,7 @@ def test_a_model_instance_is_not_a_factory(tmp_path):
 
 
 # -- loading --------------------------------------------------------------------------------------
+
 
 def test_load_gives_the_saved_parameters_in_eval_mode(tmp_path):
     states = {s: seeded_state(s) for s in (0, 5)}
@@ -276,17 +289,18 @@ def test_trainer_folder_without_weights_fails_on_load(tmp_path):
 
 # -- fingerprints ---------------------------------------------------------------------------------
 
+
 def test_fingerprints_follow_content_not_location(tmp_path):
     a, b = tmp_path / "a", tmp_path / "b"
     a.mkdir(), b.mkdir()
     same, other = seeded_state(0), seeded_state(1)
     torch.save(same, a / "step_1.pt")
-    shutil.copy(a / "step_1.pt", b / "step_9.pt")           # same bytes, another name
+    shutil.copy(a / "step_1.pt", b / "step_9.pt")  # same bytes, another name
     save_file(same, a / "step_2.safetensors")
-    save_file(same, b / "step_8.safetensors")               # written again, same weights
+    save_file(same, b / "step_8.safetensors")  # written again, same weights
     torch.save(other, a / "step_3.pt")
     save_file(other, b / "step_7.safetensors")
-    _trainer(a / "checkpoint-4", same)                       # same safetensors bytes in a folder
+    _trainer(a / "checkpoint-4", same)  # same safetensors bytes in a folder
 
     fa = {c.step: c.fingerprint() for c in CheckpointFolder(a, model=small_net)}
     fb = {c.step: c.fingerprint() for c in CheckpointFolder(b, model=small_net)}
@@ -337,8 +351,10 @@ def wide_run(tmp_path):
     distinct = []
     for i in range(3):
         g = torch.Generator().manual_seed(i)
-        state = {"weight": torch.randn(WIDE, WIDE, generator=g), "bias": torch.randn(WIDE,
-                                                                                       generator=g)}
+        state = {
+            "weight": torch.randn(WIDE, WIDE, generator=g),
+            "bias": torch.randn(WIDE, generator=g),
+        }
         path = tmp_path / f"distinct_{i}.bin"
         if i == 0:
             save_file(state, path)
@@ -399,17 +415,21 @@ def test_loading_one_at_a_time_keeps_memory_flat(wide_run):
 
 # -- known bugs (strict xfail: they flip to failures once fixed, so remove the mark then) ---------
 
+
 def _sharded(folder, state):
     """A Trainer folder with the weights split over two safetensors shards and an index."""
     folder.mkdir(parents=True)
     names = sorted(state)
-    shards = {"model-00001-of-00002.safetensors": names[: len(names) // 2],
-              "model-00002-of-00002.safetensors": names[len(names) // 2:]}
+    shards = {
+        "model-00001-of-00002.safetensors": names[: len(names) // 2],
+        "model-00002-of-00002.safetensors": names[len(names) // 2 :],
+    }
     for shard, keys in shards.items():
         save_file({k: state[k] for k in keys}, folder / shard)
     weight_map = {k: shard for shard, keys in shards.items() for k in keys}
-    (folder / "model.safetensors.index.json").write_text(json.dumps(
-        {"metadata": {"total_size": 0}, "weight_map": weight_map}))
+    (folder / "model.safetensors.index.json").write_text(
+        json.dumps({"metadata": {"total_size": 0}, "weight_map": weight_map})
+    )
     return folder
 
 
@@ -430,8 +450,9 @@ def test_sharded_fingerprint_covers_every_shard(tmp_path):
     assert a.fingerprint() != b.fingerprint()
 
 
-@pytest.mark.parametrize(("name", "step"), [("vit16_step_500.pt", 500),
-                                            ("deit3_step_200.safetensors", 200)])
+@pytest.mark.parametrize(
+    ("name", "step"), [("vit16_step_500.pt", 500), ("deit3_step_200.safetensors", 200)]
+)
 def test_an_explicit_step_wins_over_numbers_in_the_model_name(name, step):
     assert step_from_name(name) == step
 

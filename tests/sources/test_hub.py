@@ -25,6 +25,7 @@ def _loads_saved_weights(revs, cache) -> None:
 
 # -- the cache the tests stand on -----------------------------------------------------------------
 
+
 def test_the_cache_has_the_huggingface_layout(hub_cache):
     repo = hub_cache.root / "models--org--tiny"
     assert sorted(p.name for p in (repo / "refs").iterdir()) == [f"step{s}" for s in HUB_STEPS]
@@ -44,8 +45,9 @@ def test_huggingface_hub_itself_resolves_the_cache(hub_cache):
     from huggingface_hub import try_to_load_from_cache
 
     for revision, commit in hub_cache.commits.items():
-        found = try_to_load_from_cache(HUB_REPO, "model.safetensors", revision=revision,
-                                       cache_dir=hub_cache.root)
+        found = try_to_load_from_cache(
+            HUB_REPO, "model.safetensors", revision=revision, cache_dir=hub_cache.root
+        )
         assert found is not None and commit in str(found)
 
 
@@ -55,6 +57,7 @@ def test_revisions_hold_different_weights(hub_cache):
 
 
 # -- loading --------------------------------------------------------------------------------------
+
 
 def test_each_revision_loads_its_weights_with_cache_dir(hub_cache):
     revs = HubRevisions(HUB_REPO, steps=[4, 0, 2, 1], cache_dir=hub_cache.root)
@@ -78,8 +81,11 @@ def test_model_class_is_used(hub_cache):
     (ckpt,) = HubRevisions(HUB_REPO, steps=[2], model_class=GPTNeoXModel)
     model = ckpt.load()
     assert type(model) is GPTNeoXModel
-    expected = {k.removeprefix("gpt_neox."): v for k, v in hub_cache.states["step2"].items()
-                if k.startswith("gpt_neox.")}
+    expected = {
+        k.removeprefix("gpt_neox."): v
+        for k, v in hub_cache.states["step2"].items()
+        if k.startswith("gpt_neox.")
+    }
     assert_same_state(model.state_dict(), expected)
 
 
@@ -120,10 +126,15 @@ def test_pickled_hub_weights_are_not_unpickled(hub_cache, payloads):
     from .helpers import TouchOnUnpickle
 
     buffer = io.BytesIO()
-    torch.save({**tiny_gpt_neox(seed=3).state_dict(), "x": TouchOnUnpickle(payloads.marker)},
-               buffer)
-    build_hub_cache(hub_cache.root, "org/evil", {"step0": None},
-                    extra_files={"step0": {"pytorch_model.bin": buffer.getvalue()}})
+    torch.save(
+        {**tiny_gpt_neox(seed=3).state_dict(), "x": TouchOnUnpickle(payloads.marker)}, buffer
+    )
+    build_hub_cache(
+        hub_cache.root,
+        "org/evil",
+        {"step0": None},
+        extra_files={"step0": {"pytorch_model.bin": buffer.getvalue()}},
+    )
     from huggingface_hub import try_to_load_from_cache
 
     # The file is there to be found: a failure is a refusal, not a missing file.
@@ -136,6 +147,7 @@ def test_pickled_hub_weights_are_not_unpickled(hub_cache, payloads):
 
 # -- fingerprints ---------------------------------------------------------------------------------
 
+
 def test_fingerprints_name_the_weights_content(hub_cache):
     revs = HubRevisions(HUB_REPO, steps=list(HUB_STEPS))
     prints = [c.fingerprint() for c in revs]
@@ -147,8 +159,11 @@ def test_revisions_that_serve_the_same_weights_share_a_fingerprint(hub_cache, tm
     """Pythia's hub serves the final weights under some early steps' names: their content is
     the same, their commits differ; the fingerprint follows the content."""
     same = tiny_gpt_neox(seed=7).state_dict()
-    commits = build_hub_cache(hub_cache.root, "org/dup", {"step0": tiny_gpt_neox(0).state_dict(),
-                                                          "step1": same, "step9": same})
+    commits = build_hub_cache(
+        hub_cache.root,
+        "org/dup",
+        {"step0": tiny_gpt_neox(0).state_dict(), "step1": same, "step9": same},
+    )
     assert commits["step1"] != commits["step9"]
     a, b, c = HubRevisions("org/dup", steps=[0, 1, 9])
     assert b.fingerprint() == c.fingerprint() != a.fingerprint()
@@ -175,7 +190,9 @@ def test_fingerprints_use_cache_dir(hub_cache, monkeypatch, tmp_path):
     revs = HubRevisions(HUB_REPO, steps=[0, 1], cache_dir=hub_cache.root)
     assert [c.fingerprint() for c in revs] == default
     assert [c.fingerprint() for c in HubRevisions(HUB_REPO, steps=[0, 1])] == [
-        f"hf:{HUB_REPO}@step0", f"hf:{HUB_REPO}@step1"]  # nothing cached there: the names
+        f"hf:{HUB_REPO}@step0",
+        f"hf:{HUB_REPO}@step1",
+    ]  # nothing cached there: the names
 
 
 def test_fingerprint_of_an_uncached_revision_offline(hub_cache):
@@ -185,8 +202,10 @@ def test_fingerprint_of_an_uncached_revision_offline(hub_cache):
 
 # -- construction ---------------------------------------------------------------------------------
 
+
 def test_construction_is_lazy(monkeypatch):
     """Nothing is downloaded or read when the revisions are listed."""
+
     def boom(*args, **kwargs):
         raise AssertionError("from_pretrained called while listing revisions")
 
@@ -203,12 +222,15 @@ def test_steps_are_sorted_and_unique():
     assert [c.step for c in revs] == [0, 1, 4]
 
 
-@pytest.mark.parametrize(("kwargs", "argument", "error"), [
-    (dict(steps="every"), "steps", ValueError),
-    (dict(steps=[]), "steps", ValueError),
-    (dict(steps=[-1, 2]), "steps", ValueError),
-    (dict(revision="main"), "revision", ValueError),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "argument", "error"),
+    [
+        (dict(steps="every"), "steps", ValueError),
+        (dict(steps=[]), "steps", ValueError),
+        (dict(steps=[-1, 2]), "steps", ValueError),
+        (dict(revision="main"), "revision", ValueError),
+    ],
+)
 def test_bad_arguments(kwargs, argument, error):
     with pytest.raises(error, match=rf"^The '{argument}' argument of HubRevisions must .+; got "):
         HubRevisions("org/tiny", **kwargs)
@@ -222,19 +244,20 @@ def test_bad_repo_id(repo_id):
 
 # -- Pythia's checkpoint schedule -----------------------------------------------------------------
 
+
 def test_pythia_steps():
     expected = [0]
     step = 1
-    while step < 1000:       # the log-spaced early checkpoints: 1, 2, 4, …, 512
+    while step < 1000:  # the log-spaced early checkpoints: 1, 2, 4, …, 512
         expected.append(step)
         step *= 2
     step = 1000
-    while step <= 143_000:   # then one every 1000 steps
+    while step <= 143_000:  # then one every 1000 steps
         expected.append(step)
         step += 1000
     assert len(PYTHIA_STEPS) == 154
     assert list(PYTHIA_STEPS) == expected
     assert list(PYTHIA_STEPS[:12]) == [0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1000]
     assert PYTHIA_STEPS[-1] == 143_000
-    tail = PYTHIA_STEPS[PYTHIA_STEPS.index(1000):]
+    tail = PYTHIA_STEPS[PYTHIA_STEPS.index(1000) :]
     assert all(b - a == 1000 for a, b in itertools.pairwise(tail))

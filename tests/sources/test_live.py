@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from repscope import geometry
+from repscope.live import LiveRun
 from repscope.probe import Probe
-from repscope.sources.live import LiveRun
 from repscope.trajectory import from_store
 
 LAYERS = ["body.1", "body.3"]
@@ -22,8 +22,9 @@ class Net(torch.nn.Module):
     def __init__(self, seed: int = 0):
         super().__init__()
         torch.manual_seed(seed)
-        self.body = torch.nn.Sequential(torch.nn.Linear(6, 32), torch.nn.Tanh(),
-                                        torch.nn.Dropout(0.5), torch.nn.Linear(32, 16))
+        self.body = torch.nn.Sequential(
+            torch.nn.Linear(6, 32), torch.nn.Tanh(), torch.nn.Dropout(0.5), torch.nn.Linear(32, 16)
+        )
         self.fail = False
         self.modes: list[bool] = []
 
@@ -44,8 +45,11 @@ def _capture(model: Net, inputs: torch.Tensor) -> dict[str, torch.Tensor]:
     acts, handles = {}, []
     for name in LAYERS:
         module = dict(model.named_modules())[name]
-        handles.append(module.register_forward_hook(
-            lambda _m, _i, out, name=name: acts.__setitem__(name, out.detach().clone())))
+        handles.append(
+            module.register_forward_hook(
+                lambda _m, _i, out, name=name: acts.__setitem__(name, out.detach().clone())
+            )
+        )
     was_training = model.training
     model.eval()
     try:
@@ -125,8 +129,12 @@ def test_spectrum_is_stored_with_the_metrics():
     model, probe = Net(), _probe()
     live = LiveRun(probe, every=5, fit_range=FIT)
     acts = {}
-    _train(model, live, 6, on_step=lambda s: acts.update({s: _capture(model, probe.inputs[""])})
-           if s == 5 else None)
+    _train(
+        model,
+        live,
+        6,
+        on_step=lambda s: acts.update({s: _capture(model, probe.inputs[""])}) if s == 5 else None,
+    )
     traj = live.wait().trajectory
     spec = traj.spectrum(5, "body.3")
     x = acts[5]["body.3"].double()
@@ -227,15 +235,60 @@ def test_trainer_callback():
     assert isinstance(callback, TrainerCallback)
     model.train()
     for step in (9, 10, 11):
-        callback.on_step_end(args=None, state=types.SimpleNamespace(global_step=step),
-                             control=None, model=model)
+        callback.on_step_end(
+            args=None, state=types.SimpleNamespace(global_step=step), control=None, model=model
+        )
     callback.on_step_end(args=None, state=types.SimpleNamespace(global_step=15), control=None)
     callback.on_train_end(args=None, state=types.SimpleNamespace(global_step=15), control=None)
     traj = live.trajectory
     assert traj.steps == [10]
-    expected = {name: geometry.effective_rank(a) for name, a in
-                _capture(model, probe.inputs[""]).items()}
+    expected = {
+        name: geometry.effective_rank(a) for name, a in _capture(model, probe.inputs[""]).items()
+    }
     for layer in LAYERS:
-        assert _metric(traj, "effective_rank", layer) == {10: pytest.approx(expected[layer],
-                                                                               rel=1e-6)}
+        assert _metric(traj, "effective_rank", layer) == {
+            10: pytest.approx(expected[layer], rel=1e-6)
+        }
     assert model.training
+
+
+def test_a_model_with_batchnorm_is_observed_and_keyed_by_its_weights():
+    """BatchNorm's ``num_batches_tracked`` is a 0-d buffer: hashing it used to raise inside
+    ``observe`` and stop the training loop."""
+    import hashlib
+
+    from repscope.sources.base import state_fingerprint
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(
+        torch.nn.Linear(4, 16), torch.nn.BatchNorm1d(16), torch.nn.Tanh(), torch.nn.Linear(16, 8)
+    )
+    state = model.state_dict()
+    assert state["1.num_batches_tracked"].dim() == 0
+    reference = hashlib.sha256()  # the same fields, the bytes read by numpy
+    for name in sorted(state):
+        t = state[name].detach().cpu().contiguous()
+        reference.update(f"{name}|{t.dtype}|{tuple(t.shape)}|".encode())
+        reference.update(t.numpy().tobytes())
+    assert state_fingerprint(state) == "sha256:" + reference.hexdigest()
+    bf16 = {k: v.to(torch.bfloat16) if v.is_floating_point() else v for k, v in state.items()}
+    assert state_fingerprint(bf16) != state_fingerprint(state)  # bf16 hashes, and differs
+
+    probe = Probe(torch.randn(40, 4), layers=["1", "3"])
+    live = LiveRun(probe, every=1, fit_range=(2, 6))
+    assert live.observe(0, model)
+    traj = live.wait().trajectory
+    assert traj.failures.empty and traj.steps == [0]
+    assert {r.checkpoint for r in traj.records()} == {state_fingerprint(model.state_dict())}
+
+
+def test_a_state_dict_that_cannot_be_read_is_a_gap_not_a_crash():
+    class Broken(torch.nn.Linear):
+        def state_dict(self, *args, **kwargs):
+            raise RuntimeError("cannot read the weights")
+
+    live = LiveRun(Probe(torch.randn(20, 4), layers=[""]), every=1, fit_range=(2, 3))
+    assert live.observe(3, Broken(4, 4))  # returns: the training loop goes on
+    failures = live.wait().trajectory.failures
+    assert failures.step.tolist() == [3]
+    assert "RuntimeError: cannot read the weights" in failures.error.iloc[0]

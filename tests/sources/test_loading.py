@@ -28,6 +28,7 @@ def _mixed_dtypes() -> dict[str, torch.Tensor]:
 
 # -- round trips ----------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("suffix", [".pt", ".pth", ".bin"])
 def test_torch_save_round_trip(tmp_path, suffix):
     state = _mixed_dtypes()
@@ -57,8 +58,9 @@ def test_nested_state_dict_is_unwrapped(tmp_path, key):
     net(torch.randn(2, 5)).sum().backward()
     opt.step()
     # What training scripts save: the weights next to an optimizer state and plain numbers.
-    torch.save({key: state, "optimizer": opt.state_dict(), "epoch": 3, "loss": 0.25},
-               tmp_path / "ckpt.pt")
+    torch.save(
+        {key: state, "optimizer": opt.state_dict(), "epoch": 3, "loss": 0.25}, tmp_path / "ckpt.pt"
+    )
     assert_same_state(load_state_dict(tmp_path / "ckpt.pt"), state)
 
 
@@ -70,6 +72,7 @@ def test_flat_names_that_look_nested_are_kept(tmp_path):
 
 
 # -- refused pickles -----------------------------------------------------------------------------
+
 
 def test_the_payload_really_runs_code_when_unpickled(tmp_path, payloads):
     """The refusal tests below mean something only if the payload is live: check that it is."""
@@ -110,6 +113,7 @@ def test_malicious_pickle_nested_under_state_dict_is_refused(tmp_path, payloads)
 
 # -- broken and missing files ---------------------------------------------------------------------
 
+
 def _truncate(path):
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2])
@@ -133,8 +137,9 @@ def test_truncated_safetensors_file(tmp_path):
 
 
 @pytest.mark.parametrize("name", ["garbage.pt", "garbage.safetensors"])
-@pytest.mark.parametrize("content", [b"\x00\x01 this is not a checkpoint " * 10, b""],
-                         ids=["garbage", "empty"])
+@pytest.mark.parametrize(
+    "content", [b"\x00\x01 this is not a checkpoint " * 10, b""], ids=["garbage", "empty"]
+)
 def test_garbage_bytes(tmp_path, name, content):
     path = tmp_path / name
     path.write_bytes(content)
@@ -156,14 +161,18 @@ def test_a_folder_is_not_a_file(tmp_path):
         load_state_dict(tmp_path / "dir.pt")
 
 
-@pytest.mark.parametrize("content", [
-    [1, 2, 3],
-    torch.zeros(3),
-    {},
-    {"state_dict": {}},
-    {"weight": torch.zeros(2), "note": "not a tensor"},
-    {"epoch": 3, "lr": 0.1},
-], ids=["list", "bare-tensor", "empty-dict", "empty-nested", "mixed-values", "no-tensors"])
+@pytest.mark.parametrize(
+    "content",
+    [
+        [1, 2, 3],
+        torch.zeros(3),
+        {},
+        {"state_dict": {}},
+        {"weight": torch.zeros(2), "note": "not a tensor"},
+        {"epoch": 3, "lr": 0.1},
+    ],
+    ids=["list", "bare-tensor", "empty-dict", "empty-nested", "mixed-values", "no-tensors"],
+)
 def test_not_a_state_dict(tmp_path, content):
     path = tmp_path / "odd.pt"
     torch.save(content, path)
@@ -179,8 +188,13 @@ def test_checkpoint_error_is_a_runtime_error():
 
 # -- Trainer folders: pickled side files are never opened -----------------------------------------
 
-TRAINER_SIDE_FILES = ("optimizer.pt", "scheduler.pt", "training_args.bin", "rng_state.pth",
-                      "rng_state_1.pth")
+TRAINER_SIDE_FILES = (
+    "optimizer.pt",
+    "scheduler.pt",
+    "training_args.bin",
+    "rng_state.pth",
+    "rng_state_1.pth",
+)
 
 
 def _trainer_folder_with_payloads(root, step, state, payloads):
@@ -206,6 +220,7 @@ def opened(monkeypatch) -> list[str]:
         def wrapper(f, *args, **kwargs):
             seen.append(Path(f).name)
             return real(f, *args, **kwargs)
+
         return wrapper
 
     monkeypatch.setattr(torch, "load", spy(torch.load))

@@ -53,8 +53,10 @@ def test_a_steady_stream_is_drawn_at_most_once_per_interval_and_ends_on_the_last
 def test_requests_from_many_threads_end_on_a_requested_value():
     seen = []
     c = Coalescer(seen.append, interval=0.01)
-    threads = [threading.Thread(target=lambda k=k: [c.request((k, i)) for i in range(50)])
-               for k in range(4)]
+    threads = [
+        threading.Thread(target=lambda k=k: [c.request((k, i)) for i in range(50)])
+        for k in range(4)
+    ]
     for t in threads:
         t.start()
     for t in threads:

@@ -1,4 +1,5 @@
-"""The exported HTML file: every step a frame, every user string escaped, offline by default."""
+"""The exported HTML file: every step on the slider, every user string escaped, offline by
+default."""
 
 import re
 
@@ -9,10 +10,9 @@ pytest.importorskip("plotly")
 
 from repscope.synthetic import synthetic_trajectory
 from repscope.widgets import export_html
+from tests.exported import embedded
 
 EVIL = "</script><script>alert(1)</script>"
-
-
 
 
 def decoded(values):
@@ -31,13 +31,26 @@ def evil_traj():
     return traj
 
 
-def test_every_step_is_a_frame_and_on_the_slider(tmp_path, evil_traj):
+def test_every_step_is_on_the_slider_with_its_spectrum_and_points(tmp_path, evil_traj):
     out = export_html(evil_traj, tmp_path / "s.html", layer="h.0")
     text = out.read_text()
-    for step in evil_traj.steps:
-        assert f'"name":"{step}"' in text
-        assert f'"label":"{step}"' in text
-    assert len(re.findall(r'"name":"\d+","traces"', text)) == len(evil_traj.steps)
+    steps, figures = embedded(text, "steps"), embedded(text, "figures")
+    assert steps["values"] == list(evil_traj.steps)
+    slider = figures["controls"]["layout"]["sliders"][0]
+    assert [s["label"] for s in slider["steps"]] == [str(s) for s in evil_traj.steps]
+    assert set(figures) == {"controls", "overview", "curves", "spectrum", "points"}
+    assert {t["type"] for t in figures["points"]["data"]} == {"scattergl"}  # WebGL, as the widget
+    for step, patch in zip(evil_traj.steps, steps["patches"], strict=True):
+        stored = evil_traj.spectrum(step, "h.0")
+        (spectrum_y, _fit_y) = patch["spectrum"]["data"]["y"]
+        np.testing.assert_allclose(decoded(spectrum_y), stored[stored > 0], rtol=1e-12)
+        n_drawn = sum(len(decoded(x)) for x in patch["points"]["data"]["x"])
+        assert n_drawn == len(evil_traj.probe.labels)
+        assert patch["points"]["layout"]["title.text"].startswith(f"step {step} ")
+        # the curves only move their cursor: no curve data in a step
+        assert (
+            patch["curves"]["data"] == {} and patch["curves"]["layout"]["shapes[0].x0"] == step + 1
+        )
 
 
 def test_user_strings_are_escaped(tmp_path, evil_traj):
@@ -45,12 +58,14 @@ def test_user_strings_are_escaped(tmp_path, evil_traj):
     text = out.read_text()
     assert "alert(1)</script>" not in text and "<script>alert" not in text
     assert "&lt;script&gt;alert(1)&lt;\\u002fscript&gt;" in text or (
-        "&lt;script&gt;alert(1)&lt;/script&gt;" in text)
+        "&lt;script&gt;alert(1)&lt;/script&gt;" in text
+    )
 
 
 def test_quotes_in_user_strings_are_shown_as_quotes(tmp_path):
-    traj = synthetic_trajectory(n_steps=4, layers=('the "last" layer',), n_points=20,
-                                run='my "best" run')
+    traj = synthetic_trajectory(
+        n_steps=4, layers=('the "last" layer',), n_points=20, run='my "best" run'
+    )
     text = export_html(traj, tmp_path / "q.html", include_plotlyjs="cdn").read_text()
     assert "&quot;" not in text and "&#x27;" not in text
     assert 'layer the \\"last\\" layer' in text  # a JSON-escaped quote in the title
@@ -78,22 +93,22 @@ def test_bad_arguments_are_clear_errors(tmp_path, evil_traj):
 
 
 def test_training_scalars_and_phase_bands_reach_the_export(tmp_path):
-    import json
-
     traj = synthetic_trajectory(n_steps=16, layers=("h.0",), n_points=30)
     traj.store.put_scalars(traj.run, 0, {"loss": 7.5})
     traj.store.put_scalars(traj.run, 10, {"loss": 3.25})
     out = export_html(traj, tmp_path / "s.html", include_plotlyjs="cdn")
-    text = out.read_text()
-    call = re.search(r"Plotly\.newPlot\(\s*\"repscope-scrubber\",\s*(\[.*?\]),\s*"
-                     r"(\{.*?\}),\s*\{\"responsive", text, re.S)
-    data, figure = json.loads(call.group(1)), json.loads(call.group(2))
-    (axis,) = [key for key, axis in figure.items()
-               if key.startswith("yaxis") and axis.get("title", {}).get("text") == "training loss"]
-    (loss,) = [t for t in data if t.get("yaxis", "y") == "y" + axis[len("yaxis"):]]
+    curves = embedded(out.read_text(), "figures")["curves"]
+    data, figure = curves["data"], curves["layout"]
+    (axis,) = [
+        key
+        for key, axis in figure.items()
+        if key.startswith("yaxis") and axis.get("title", {}).get("text") == "training loss"
+    ]
+    (loss,) = [t for t in data if t.get("yaxis", "y") == "y" + axis[len("yaxis") :]]
     np.testing.assert_array_equal(decoded(loss["x"]), [1, 11])  # step + 1
     np.testing.assert_array_equal(decoded(loss["y"]), [7.5, 3.25])
     phases = traj.phases()
     bands = [s for s in figure["shapes"][1:] if s.get("visible")]
-    assert [(b["x0"], b["x1"]) for b in bands] == [(p.start_step + 1, p.end_step + 1)
-                                                   for p in phases]
+    assert [(b["x0"], b["x1"]) for b in bands] == [
+        (p.start_step + 1, p.end_step + 1) for p in phases
+    ]

@@ -1,0 +1,267 @@
+"""The measure registry: every measure a scan stores, in one place.
+
+A :class:`Measure` names a measure, says what it is computed from (the normalised spectrum, the
+matrix itself, the probe's labels, the first checkpoint's weights), when it applies (which view,
+which options) and how it is shown (its display name and the options written on its axis). The
+scan (:func:`repscope.scan.measures_of`), the widgets (display names, the curves offered, axis
+titles) and the documentation read this registry; nothing else lists the measures.
+
+Adding a measure is one function in :mod:`repscope.geometry` with its reference test, and one
+:func:`register` call here (``CONTRIBUTING.md`` walks through one). A measure with an option adds
+a :class:`~repscope.config.MeasureConfig` field (a late option, so that stored keys stay valid).
+
+Examples
+--------
+>>> [m.name for m in MEASURES.values()][:4]
+['effective_rank', 'alpha', 'dse', 'dsmi']
+>>> MEASURES["effective_rank"].display
+'RankMe'
+>>> from repscope.config import MeasureConfig
+>>> MEASURES["dse"].axis_title(MeasureConfig(dse=True, sigma="median"))
+'DSE (σ=median, t=1)'
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal, cast
+
+import torch
+
+from . import geometry
+from ._validation import RepscopeWarning
+from .config import MeasureConfig
+from .geometry._kernel import Sigma
+from .geometry.powerlaw import fit_power_law
+from .geometry.spectrum import Spectrum
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """What a measure may read for one layer of one checkpoint.
+
+    Attributes
+    ----------
+    matrix : torch.Tensor, shape (n_samples, n_features)
+        The layer's matrix (activations on the probe, weights or gradients).
+    spectrum : Spectrum
+        Its normalised eigenspectrum (computed once for every spectral measure).
+    config : MeasureConfig
+    labels : array of shape (n_samples,) or None
+        The probe's labels.
+    reference : torch.Tensor or None
+        The same layer's matrix at the first checkpoint (the weights view).
+    """
+
+    matrix: torch.Tensor
+    spectrum: Spectrum
+    config: MeasureConfig
+    labels: Any = None
+    reference: torch.Tensor | None = None
+
+
+@dataclass(frozen=True)
+class Measure:
+    """One registered measure.
+
+    Parameters
+    ----------
+    name : str
+        The stored name (a column of ``Trajectory.metrics``).
+    display : str
+        How people read it (legends, axis titles, the measure picker).
+    compute : callable or None
+        ``compute(inputs) -> {name: value}`` (a measure may store several values, as α-ReQ
+        stores its R² and fit range); ``None`` for a measure computed after the scan
+        (:meth:`Trajectory.add_cka <repscope.trajectory.Trajectory.add_cka>`).
+    applies : callable
+        ``applies(inputs) -> bool``: whether it is computed for this layer (a view, an option,
+        labels present). Default: always.
+    axis_options : callable, optional
+        ``axis_options(config) -> str``: the options written after its name on an axis.
+    missing_ok : bool
+        A ``ValueError`` from ``compute`` is a note on the record (the measure is missing, the
+        others stand) instead of a failed layer.
+    hidden : tuple of str
+        Further values it stores that are not curves of their own.
+    """
+
+    name: str
+    display: str
+    compute: Callable[[Inputs], dict[str, float]] | None
+    applies: Callable[[Inputs], bool] = field(default=lambda inputs: True)
+    axis_options: Callable[[MeasureConfig], str] | None = None
+    missing_ok: bool = False
+    hidden: tuple[str, ...] = ()
+
+    def axis_title(self, config: MeasureConfig | None) -> str:
+        """The display name, with the options that change its values (``DSE (σ=10, t=1)``)."""
+        if config is None or self.axis_options is None:
+            return self.display
+        return f"{self.display} ({self.axis_options(config)})"
+
+
+#: Every measure, in the order the widgets offer them.
+MEASURES: dict[str, Measure] = {}
+
+
+def register(measure: Measure) -> Measure:
+    """Add ``measure`` to :data:`MEASURES` (a name may be registered once)."""
+    if measure.name in MEASURES:
+        raise ValueError(f"a measure named {measure.name!r} is already registered")
+    MEASURES[measure.name] = measure
+    return measure
+
+
+def hidden_values() -> set[str]:
+    """Stored values that are parts of a measure, not curves (α's R² and fit range)."""
+    return {name for m in MEASURES.values() for name in m.hidden}
+
+
+def compute_all(inputs: Inputs) -> tuple[dict[str, float], list[str]]:
+    """Every registered measure that applies to ``inputs``: the values and the notes saying why
+    a measure is missing."""
+    values: dict[str, float] = {}
+    notes: list[str] = []
+    for measure in MEASURES.values():
+        if measure.compute is None or not measure.applies(inputs):
+            continue
+        try:
+            values.update(measure.compute(inputs))
+        except ValueError as err:
+            if not measure.missing_ok:
+                raise
+            notes.append(str(err))
+    return {k: float(v) for k, v in values.items()}, notes
+
+
+# -- the measures --------------------------------------------------------------------------------
+def _spectral(func: Callable[..., Any], name: str, **options: Callable[[MeasureConfig], Any]):
+    def compute(inputs: Inputs) -> dict[str, float]:
+        kwargs = {k: get(inputs.config) for k, get in options.items()}
+        return {name: func(inputs.spectrum, **kwargs)}
+
+    return compute
+
+
+def _alpha(inputs: Inputs) -> dict[str, float]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RepscopeWarning)  # the fit range used is recorded
+        fit = fit_power_law(inputs.spectrum, inputs.config.fit_range)
+    return {
+        "alpha": fit.alpha,
+        "alpha_r2": fit.r2,
+        "alpha_fit_first": fit.fit_range[0],
+        "alpha_fit_last": fit.fit_range[1],
+    }
+
+
+def _dse(inputs: Inputs) -> dict[str, float]:
+    c = inputs.config
+    # sigma and dse_method were checked by MeasureConfig.__post_init__
+    return {
+        "dse": geometry.dse(
+            inputs.matrix,
+            sigma=cast(Sigma, c.sigma),
+            t=c.t,
+            method=cast(Literal["exact", "lanczos"], c.dse_method),
+            dtype=c.torch_dtype,
+        )
+    }
+
+
+def _dsmi(inputs: Inputs) -> dict[str, float]:
+    c = inputs.config
+    return {
+        "dsmi": geometry.dsmi(
+            inputs.matrix, inputs.labels, sigma=cast(Sigma, c.sigma), t=c.t, dtype=c.torch_dtype
+        )
+    }
+
+
+def _nuclear_norm(inputs: Inputs) -> dict[str, float]:
+    """Σσ from the normalised eigenvalues and ‖G‖_F² (the total the spectrum keeps)."""
+    spec = inputs.spectrum
+    return {"nuclear_norm": float((spec.values[0] * spec.total[0]).clamp_min(0).sqrt().sum())}
+
+
+def _relative_distance(inputs: Inputs) -> dict[str, float]:
+    """‖W − W₀‖_F / ‖W₀‖_F: how far the weights moved from the first checkpoint."""
+    reference = inputs.reference
+    assert reference is not None  # the measure applies only where there is a reference
+    moved = torch.linalg.matrix_norm(inputs.matrix.double() - reference.double())
+    return {"relative_distance": float(moved / torch.linalg.matrix_norm(reference.double()))}
+
+
+def _kind(config: MeasureConfig) -> str:
+    return config.spectrum_kind
+
+
+def _dse_options(config: MeasureConfig) -> str:
+    sigma = config.sigma if isinstance(config.sigma, str) else f"{config.sigma:g}"
+    return f"σ={sigma}, t={config.t:g}"
+
+
+register(
+    Measure(
+        "effective_rank",
+        "RankMe",
+        _spectral(geometry.effective_rank, "effective_rank", eps=lambda c: c.eps),
+        axis_options=_kind,
+    )
+)
+register(
+    Measure(
+        "alpha",
+        "α-ReQ",
+        _alpha,
+        axis_options=_kind,
+        missing_ok=True,
+        hidden=("alpha_r2", "alpha_fit_first", "alpha_fit_last"),
+    )
+)
+register(
+    Measure("dse", "DSE", _dse, applies=lambda i: i.config.computes_dse, axis_options=_dse_options)
+)
+register(
+    Measure(
+        "dsmi",
+        "DSMI",
+        _dsmi,
+        applies=lambda i: i.config.computes_dse and i.labels is not None,
+        axis_options=_dse_options,
+    )
+)
+register(
+    Measure(
+        "participation_ratio",
+        "participation ratio",
+        _spectral(geometry.participation_ratio, "participation_ratio"),
+    )
+)
+register(Measure("stable_rank", "stable rank", _spectral(geometry.stable_rank, "stable_rank")))
+register(
+    Measure(
+        "numerical_rank", "numerical rank", _spectral(geometry.numerical_rank, "numerical_rank")
+    )
+)
+register(
+    Measure(
+        "relative_distance",
+        "distance from first checkpoint",
+        _relative_distance,
+        applies=lambda i: i.reference is not None,
+    )
+)
+register(Measure("cka_previous", "CKA to previous checkpoint", None))
+register(Measure("cka_first", "CKA to first checkpoint", None))
+register(
+    Measure(
+        "nuclear_norm",
+        "nuclear norm",
+        _nuclear_norm,
+        applies=lambda i: i.config.view == "gradients",
+    )
+)
