@@ -1,4 +1,8 @@
-"""Naive numpy implementations of DESIGN.md's definitions: the references the tests compare to.
+"""Naive numpy implementations of the measures' definitions: the references the tests compare to.
+
+The definitions and conventions are the README's "Measures and their conventions" table (also
+``docs/conventions.md``), which reproduce the published code (the tracing code of Li et al. 2025
+for RankMe and α-ReQ, the ``dse-dsmi`` 1.1 package of Liao et al. 2023 for DSE and DSMI).
 
 Written from the definitions, independently of repscope's code: full SVD / eigendecomposition of
 the whole matrix, explicit loops where they make the formula plain.
