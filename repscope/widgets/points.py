@@ -22,8 +22,9 @@ from .spectrum_panel import BOTTOM_ROW, at_or_before
 
 LABEL_COLOURS = qualitative.T10 + qualitative.Pastel
 MAX_LABEL_TRACES = 12  # more distinct labels than this are drawn as one colour-scaled trace
-#: Probe points drawn by default. WebGL redraws 20,000 points in well under the 150 ms budget
-#: in headless Chromium (``benchmarks/widgets_browser.py``); above that, a stated subset.
+#: Probe points drawn by default; above that, a stated subset. In headless Chromium with software
+#: WebGL a step with 20,000 points is painted about 45 ms later than one with 2,000, and one with
+#: 100,000 about 340 ms later (``benchmarks/widgets_browser.py``).
 MAX_POINTS = 20_000
 #: Annotation slots of the points figure.
 NOTES, CAP_NOTE = 0, 1
