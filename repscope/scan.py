@@ -20,6 +20,7 @@ import torch
 from . import geometry
 from ._validation import fail
 from .config import MeasureConfig
+from .geometry.spectrum import Spectrum
 from .measure_registry import Inputs, compute_all
 from .probe import Probe, ProbeError
 from .sources.base import Checkpoint
@@ -49,16 +50,25 @@ def limited_threads(n: int | None):
 
 
 def measures_of(
-    matrix: torch.Tensor, config: MeasureConfig, labels: Any, reference: torch.Tensor | None
+    matrix: torch.Tensor,
+    config: MeasureConfig,
+    labels: Any,
+    reference: torch.Tensor | None,
+    spectrum: Spectrum | None = None,
 ) -> tuple[dict[str, float], np.ndarray, str | None]:
     """Every registered measure (:mod:`repscope.measure_registry`) of one matrix (rows =
     samples), its normalised spectrum, and a note saying why a measure is missing (α-ReQ of a
-    spectrum too short to fit), or ``None``."""
-    spec = geometry.spectrum(
-        matrix,
-        kind=config.spectrum_kind,
-        max_components=config.max_components,
-        dtype=config.torch_dtype,
+    spectrum too short to fit), or ``None``. ``spectrum``: the matrix's spectrum, if already
+    computed (in a batch with other layers, :func:`batched_spectra`)."""
+    spec = (
+        spectrum
+        if spectrum is not None
+        else geometry.spectrum(
+            matrix,
+            kind=config.spectrum_kind,
+            max_components=config.max_components,
+            dtype=config.torch_dtype,
+        )
     )
     values, notes = compute_all(
         Inputs(matrix=matrix, spectrum=spec, config=config, labels=labels, reference=reference)
@@ -125,10 +135,58 @@ def measure_checkpoint(
             return failed_checkpoint(
                 ckpt, run=run, fingerprint=fingerprint, probe=probe, config=config, error=why
             )
+        spectra = batched_spectra(matrices, config)
         return [
-            layer_record(name, m, probe, config, refs.get(name), base)
+            layer_record(name, m, probe, config, refs.get(name), base, spectrum=spectra.get(name))
             for name, m in matrices.items()
         ]
+
+
+def batched_spectra(
+    matrices: dict[str, torch.Tensor], config: MeasureConfig
+) -> dict[str, Spectrum]:
+    """The spectra of the layers that share a shape, dtype and device, each group in one
+    batched call ``(L, N, D)``: one copy, one finiteness check and one eigendecomposition call
+    per group instead of one per layer. Layers alone in their group, with NaN/Inf values, or in a
+    group whose batched call fails are left out: :func:`layer_record` computes (or reports) them
+    one by one, so nothing is lost.
+
+    Parameters
+    ----------
+    matrices : dict of str to torch.Tensor, each (n_samples, n_features)
+    config : MeasureConfig
+
+    Returns
+    -------
+    dict of str to Spectrum
+        Unbatched spectra, by layer name.
+    """
+    groups: dict[tuple, list[str]] = {}
+    for name, m in matrices.items():
+        if m.dim() == 2:
+            groups.setdefault((tuple(m.shape), m.dtype, m.device), []).append(name)
+    out: dict[str, Spectrum] = {}
+    for names in groups.values():
+        if len(names) < 2:
+            continue
+        stacked = torch.stack([matrices[n] for n in names])
+        finite = torch.isfinite(stacked).flatten(1).all(dim=1).tolist()  # one host sync
+        keep = [i for i, ok in enumerate(finite) if ok]
+        if len(keep) < 2:
+            continue
+        try:
+            spec = geometry.spectrum(
+                stacked[keep] if len(keep) < len(names) else stacked,
+                kind=config.spectrum_kind,
+                max_components=config.max_components,
+                dtype=config.torch_dtype,
+            )
+        except Exception:  # each layer is then measured, or fails, on its own
+            _free_device_memory(stacked.device)
+            continue
+        for row, i in enumerate(keep):
+            out[names[i]] = spec.row(row)
+    return out
 
 
 def failed_checkpoint(
@@ -186,13 +244,15 @@ def layer_record(
     config: MeasureConfig,
     reference: torch.Tensor | None,
     base: dict[str, Any],
+    spectrum: Spectrum | None = None,
 ) -> Record:
     """One layer's record. Never raises: an error in this layer's geometry (a cuSOLVER failure,
     an out-of-memory N × N operator) becomes a ``failed`` record of this layer alone, naming the
     device, dtype and size and what to try; on a GPU, a linear-algebra or memory failure is
     first retried on the CPU (cuSOLVER can fail on large low-rank float32 matrices,
-    https://github.com/pytorch/pytorch/issues/94772)."""
-    if not bool(torch.isfinite(matrix).all()):
+    https://github.com/pytorch/pytorch/issues/94772). ``spectrum``: the layer's spectrum from
+    :func:`batched_spectra` (its values were checked finite there)."""
+    if spectrum is None and not bool(torch.isfinite(matrix).all()):
         return Record(
             layer=name,
             status="failed",
@@ -200,7 +260,7 @@ def layer_record(
             **base,
         )
     try:
-        return _measured(name, matrix, probe, config, reference, base)
+        return _measured(name, matrix, probe, config, reference, base, spectrum)
     except ValueError as err:  # too few samples for any measure
         return Record(layer=name, status="failed", error=f"layer {name!r}: {err}", **base)
     except Exception as err:
@@ -231,12 +291,12 @@ def layer_record(
 _RETRY_ON_CPU = (torch.linalg.LinAlgError, torch.OutOfMemoryError, MemoryError)
 
 
-def _measured(name, matrix, probe, config, reference, base) -> Record:
-    values, spectrum, note = measures_of(matrix, config, probe.labels, reference)
+def _measured(name, matrix, probe, config, reference, base, spectrum=None) -> Record:
+    values, eigenvalues, note = measures_of(matrix, config, probe.labels, reference, spectrum)
     return Record(
         layer=name,
         measures=values,
-        spectrum=spectrum,
+        spectrum=eigenvalues,
         points=principal_points(matrix, config),
         error=None if note is None else f"layer {name!r}: {note}",
         **base,

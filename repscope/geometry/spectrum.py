@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import torch
@@ -68,6 +68,21 @@ class Spectrum:
     @property
     def n_components(self) -> int:
         return self.values.shape[-1]
+
+    def row(self, i: int) -> Spectrum:
+        """The spectrum of the ``i``-th matrix of a batch, as if it had been computed alone.
+
+        Examples
+        --------
+        >>> import torch
+        >>> both = spectrum(torch.randn(2, 50, 4, dtype=torch.float64))
+        >>> one = both.row(1)
+        >>> one.batched, tuple(one.values.shape), float(one.values.sum())
+        (False, (1, 4), 1.0)
+        """
+        return replace(
+            self, values=self.values[i : i + 1], total=self.total[i : i + 1], batched=False
+        )
 
     def _batch_view(self) -> Batch:
         return Batch(self.values.unsqueeze(-1), self.batched, self.backend)
