@@ -10,9 +10,10 @@ import pandas as pd
 import pytest
 import torch
 
+from repscope.executors import run_contained
 from repscope.probe import Probe
 from repscope.sources.folder import CheckpointFolder
-from repscope.trajectory import Trajectory, run_contained
+from repscope.trajectory import Trajectory
 
 from .dying import DyingSource
 from .models import mlp, save_mlp_checkpoints
