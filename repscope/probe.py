@@ -26,6 +26,7 @@ import torch
 
 from ._validation import check_int, check_option, describe, fail
 from .geometry._memory import available_bytes
+from .sources.base import tensor_bytes
 
 Representation = Literal["last_token", "mean", "all"]
 REPRESENTATIONS = ("last_token", "mean", "all")
@@ -90,15 +91,6 @@ def _output_bytes(output: Any, seen: set[int] | None = None) -> int:
     if isinstance(output, (tuple, list)):
         return sum(_output_bytes(item, seen) for item in output)
     return 0
-
-
-def _tensor_bytes(tensor: torch.Tensor) -> bytes:
-    """The raw bytes of a tensor in C order, from any device and of any dtype.
-
-    For a CPU tensor numpy can hold, the same bytes as ``tensor.numpy().tobytes()``.
-    """
-    flat = tensor.detach().to("cpu").resolve_conj().resolve_neg().contiguous().reshape(-1)
-    return flat.view(torch.uint8).numpy().tobytes()
 
 
 def _check_autocast(value: Any, func: str) -> torch.dtype | None:
@@ -376,7 +368,7 @@ class Probe:
         for key in sorted(self.inputs):
             tensor = self.inputs[key]
             digest.update(f"{key}|{tensor.dtype}|{tuple(tensor.shape)}|".encode())
-            digest.update(_tensor_bytes(tensor))
+            digest.update(tensor_bytes(tensor))
         digest.update(f"{self.layers}|{self.representation}".encode())
         if self.autocast is not None:  # absent by default: older keys stay valid
             digest.update(f"|autocast={_AUTOCAST_NAMES[self.autocast]}".encode())

@@ -401,10 +401,10 @@ def test_fingerprints_of_bf16_and_device_probes():
     assert bf16 != Probe(x, layers=["0"]).fingerprint()
     assert bf16 != Probe((x + 1).bfloat16(), layers=["0"]).fingerprint()
     # the bytes hashed are bf16's own: its float32 upcast's low 16 bits are zero
-    from repscope.probe import _tensor_bytes
+    from repscope.sources.base import tensor_bytes
 
-    raw = np.frombuffer(_tensor_bytes(x.bfloat16()), dtype=np.uint16)
+    raw = np.frombuffer(tensor_bytes(x.bfloat16()), dtype=np.uint16)
     assert np.array_equal(raw, x.bfloat16().float().numpy().view(np.uint32).ravel() >> 16)
-    assert _tensor_bytes(torch.tensor(1.5)) == np.float32(1.5).tobytes()  # 0-d
+    assert tensor_bytes(torch.tensor(1.5)) == np.float32(1.5).tobytes()  # 0-d
     if torch.cuda.is_available():
         assert Probe(x.cuda(), layers=["0"]).fingerprint() == Probe(x, layers=["0"]).fingerprint()

@@ -76,6 +76,22 @@ def file_fingerprint(*paths: Path) -> str:
 _FINGERPRINTS: dict[tuple, str] = {}
 
 
+def tensor_bytes(tensor: torch.Tensor) -> bytes:
+    """The raw bytes of a tensor in C order, from any device and of any dtype (bfloat16 and
+    0-d tensors too): what the weights' and the probe's fingerprints hash.
+
+    For a CPU tensor numpy can hold, the same bytes as ``tensor.numpy().tobytes()``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> tensor_bytes(torch.tensor(1, dtype=torch.int16))
+    b'\\x01\\x00'
+    """
+    flat = tensor.detach().to("cpu").resolve_conj().resolve_neg().contiguous().reshape(-1)
+    return flat.view(torch.uint8).numpy().tobytes()
+
+
 def state_fingerprint(state: dict[str, torch.Tensor]) -> str:
     """``sha256:<hex>`` of a state dict's names, dtypes, shapes and bytes.
 
@@ -91,10 +107,9 @@ def state_fingerprint(state: dict[str, torch.Tensor]) -> str:
     """
     digest = hashlib.sha256()
     for name in sorted(state):
-        tensor = state[name].detach().to("cpu").contiguous()
+        tensor = state[name]
         digest.update(f"{name}|{tensor.dtype}|{tuple(tensor.shape)}|".encode())
-        flat = tensor.reshape(-1)  # a 0-d tensor cannot be viewed as bytes
-        digest.update(flat.view(torch.uint8).numpy().tobytes() if tensor.numel() else b"")
+        digest.update(tensor_bytes(tensor))
     return "sha256:" + digest.hexdigest()
 
 

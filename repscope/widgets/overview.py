@@ -49,16 +49,20 @@ class OverviewPanel:
             return np.zeros((0, len(self.run.steps)))
         return np.stack([self.run.curve(layer, self.measure) for layer in self.layers])
 
+    def cells(self) -> dict[str, Any]:
+        """The heatmap's data: ``x`` (:meth:`x`), ``z`` (:meth:`z`) and each cell's hover text."""
+        text = [
+            [f"{escape(layer)}<br>step {int(s)}" for s in self.run.steps] for layer in self.layers
+        ]
+        return {"x": self.x(), "z": self.z(), "text": text}
+
     def figure(self) -> go.Figure:
         name = display_name(self.measure)
         steps = self.run.steps
-        text = [[f"{escape(layer)}<br>step {int(s)}" for s in steps] for layer in self.layers]
         fig = go.Figure(
             go.Heatmap(
-                x=self.x(),
+                **self.cells(),
                 y=np.arange(len(self.layers)),
-                z=self.z(),
-                text=text,
                 colorscale="Viridis",
                 colorbar={"title": {"text": name, "side": "right"}, "thickness": 12},
                 hovertemplate="%{text}<br>" + name + " = %{z:.4g}<extra></extra>",
@@ -125,18 +129,7 @@ class OverviewPanel:
 
     def data_patch(self) -> Patch:
         """New steps of the same layers (a live run): the heatmap's cells."""
-        return Patch(
-            traces={
-                0: {
-                    "x": self.x(),
-                    "z": self.z(),
-                    "text": [
-                        [f"{escape(layer)}<br>step {int(s)}" for s in self.run.steps]
-                        for layer in self.layers
-                    ],
-                }
-            }
-        )
+        return Patch(traces={0: self.cells()})
 
     def cell(self, x: float, y: float) -> tuple[str, int]:
         """The layer and the step of the cell at heatmap coordinates ``(x, y)``: the row

@@ -17,14 +17,14 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
-from .curves import CurvesPanel, step_x
+from .curves import CurvesPanel
 from .data import RunData
 from .overview import OverviewPanel, overview_measure
-from .patch import Patch, Patches
+from .patch import Patches
 from .points import MAX_POINTS, PointsPanel
 from .spectrum_panel import SpectrumPanel
 
-__all__ = ["FIGURES", "MAX_POINTS", "Panels", "Patch", "Patches", "step_x"]
+__all__ = ["FIGURES", "MAX_POINTS", "Panels"]
 
 #: The figures' names, in the order the scrubber stacks them.
 FIGURES = ("overview", "curves", "spectrum", "points")

@@ -60,10 +60,10 @@ class PointsPanel:
         for r, run in enumerate(self.runs):
             self._add_traces(fig, r, run, RUN_COLOURS[r % len(RUN_COLOURS)], multi)
         capped = [
-            f"{escape(run.name) + ': ' if multi else ''}{len(self.shown(run)):,} of "
+            f"{escape(run.name) + ': ' if multi else ''}{self.max_points:,} of "
             f"{run.n_points:,} probe points drawn (max_points={self.max_points:,})"
             for run in self.runs
-            if len(self.shown(run)) < run.n_points
+            if self.max_points is not None and run.n_points > self.max_points
         ]
         fig.update_xaxes(title_text="PC 1", zeroline=False)
         fig.update_yaxes(title_text="PC 2", zeroline=False)
