@@ -7,7 +7,7 @@ PIP    := $(PY) -m pip
 TORCH_SPEC ?= torch==2.13.0
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 
-.PHONY: demo test lint bench clean setup lab tour docs
+.PHONY: demo test lint bench clean setup lab tour docs js
 
 # The venv with a CPU torch, then the package: `make demo` needs only the widgets extra (quick to
 # install); `make test` and `make lab` install the dev extra (JupyterLab, Playwright, …) on top.
@@ -22,8 +22,12 @@ $(VENV)/.demo: $(VENV)/.base
 	$(PIP) install -q -e ".[widgets]"
 	touch $@
 
-$(VENV)/.ready: $(VENV)/.base
+# The front end's build and test tools (js/: esbuild, eslint), when npm is there: the tests then
+# check that the committed repscope/widgets/static/scrubber.js equals a build of js/src, and run
+# its unit tests. Without npm (a user's machine may have only Python) those checks are skipped.
+$(VENV)/.ready: $(VENV)/.base js/package-lock.json
 	$(PIP) install -q -e ".[dev]"
+	if command -v npm >/dev/null; then cd js && npm ci --no-audit --no-fund --loglevel=error; fi
 	touch $@ $(VENV)/.demo
 
 setup: $(VENV)/.ready
@@ -55,9 +59,14 @@ lint: $(VENV)/.ready
 	$(PY) -m ruff check repscope tests benchmarks
 	$(PY) -m ruff format --check repscope tests benchmarks
 	$(PY) -m mypy
+	cd js && npx eslint src test build.mjs eslint.config.js
+
+# Rebuild the front end (repscope/widgets/static/scrubber.js) after editing js/src.
+js: $(VENV)/.ready
+	cd js && npm run build
 
 bench: $(VENV)/.ready
 	$(PY) benchmarks/geometry.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis site
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis site js/node_modules

@@ -39,13 +39,12 @@ whose first phase is an expansion) the phases are named by what they show:
 
 from __future__ import annotations
 
+import functools
 import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import ruptures as rpt
-from ruptures.base import BaseCost
 
 from ._validation import check_real, describe, fail
 
@@ -77,37 +76,47 @@ class Phase:
     kind: str = ""
 
 
-class _CostLogLinear(BaseCost):
-    """Residual sum of squares of a least-squares line in ``x`` (log-step), summed over columns.
+@functools.cache
+def _cost_class() -> type:
+    """The change-point cost, defined on first use: ``ruptures`` imports scipy.stats (1.7 s),
+    which opening a widget or a store does not need."""
+    from ruptures.base import BaseCost
 
-    Computed for every segment at once from prefix sums of ``1, x, x², y, xy, y²`` (the
-    change-point search asks for O(n²) segments; one lookup each).
-    """
+    class _CostLogLinear(BaseCost):
+        """Residual sum of squares of a least-squares line in ``x`` (log-step), summed over columns.
 
-    model = "loglinear"
-    min_size = 3
+        Computed for every segment at once from prefix sums of ``1, x, x², y, xy, y²`` (the
+        change-point search asks for O(n²) segments; one lookup each).
+        """
 
-    def __init__(self, x: np.ndarray):
-        self.x = np.asarray(x, dtype=float)
+        model = "loglinear"
+        min_size = 3
 
-    def fit(self, signal: np.ndarray) -> _CostLogLinear:
-        y = signal if signal.ndim == 2 else signal[:, None]
-        x = self.x[:, None]
-        parts = [np.ones_like(x), x, x * x, y, x * y, y * y]
-        sums = [np.concatenate([np.zeros((1, p.shape[1])), np.cumsum(p, axis=0)]) for p in parts]
-        # every segment's cost at once: table[start, end] (a few MB for 1000 checkpoints)
-        n, sx, sxx, sy, sxy, syy = (c[None, :, :] - c[:, None, :] for c in sums)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            vx = sxx - sx * sx / n
-            cov = sxy - sx * sy / n
-            fitted = np.where(vx > 1e-12, cov * cov / vx, 0.0)
-            rss = syy - sy * sy / n - fitted
-        self.table = np.nan_to_num(np.maximum(rss, 0.0)).sum(axis=-1)
-        self.signal = y
-        return self
+        def __init__(self, x: np.ndarray):
+            self.x = np.asarray(x, dtype=float)
 
-    def error(self, start: int, end: int) -> float:
-        return float(self.table[start, end])
+        def fit(self, signal: np.ndarray) -> Any:
+            y = signal if signal.ndim == 2 else signal[:, None]
+            x = self.x[:, None]
+            parts = [np.ones_like(x), x, x * x, y, x * y, y * y]
+            sums = [
+                np.concatenate([np.zeros((1, p.shape[1])), np.cumsum(p, axis=0)]) for p in parts
+            ]
+            # every segment's cost at once: table[start, end] (a few MB for 1000 checkpoints)
+            n, sx, sxx, sy, sxy, syy = (c[None, :, :] - c[:, None, :] for c in sums)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                vx = sxx - sx * sx / n
+                cov = sxy - sx * sy / n
+                fitted = np.where(vx > 1e-12, cov * cov / vx, 0.0)
+                rss = syy - sy * sy / n - fitted
+            self.table = np.nan_to_num(np.maximum(rss, 0.0)).sum(axis=-1)
+            self.signal = y
+            return self
+
+        def error(self, start: int, end: int) -> float:
+            return float(self.table[start, end])
+
+    return _CostLogLinear
 
 
 def _noise(y: np.ndarray) -> float:
@@ -225,7 +234,9 @@ def detect_phases(
     noise_a = max(_noise(a), 1e-3 * max(np.ptp(a), 1e-12), 1e-9)
     curves = _Curves(s, x, log_r, a, noise_r, noise_a)
     signal = np.stack([log_r / noise_r, a / noise_a], axis=1)
-    algo = rpt.Pelt(custom_cost=_CostLogLinear(x), min_size=min_size, jump=1).fit(signal)
+    import ruptures as rpt
+
+    algo = rpt.Pelt(custom_cost=_cost_class()(x), min_size=min_size, jump=1).fit(signal)
     ends = algo.predict(pen=penalty * 2 * signal.shape[1] * np.log(len(s)))
     starts = [0, *ends[:-1]]
     kinds = [

@@ -35,11 +35,6 @@ def add_store_commands(commands) -> None:
         "--measures",
         help="comma-separated curves (default: RankMe, α-ReQ, DSE and the loss, those stored)",
     )
-    export.add_argument(
-        "--cdn",
-        action="store_true",
-        help="load plotly.js from its CDN (a small file that needs a network)",
-    )
 
 
 def run_ls(args: argparse.Namespace) -> int:
@@ -90,7 +85,6 @@ def run_export(args: argparse.Namespace) -> int:
         Path(args.html),
         layer=args.layer,
         measures=measures,
-        include_plotlyjs="cdn" if args.cdn else True,
     )
     print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB): {', '.join(runs)}")
     return 0

@@ -264,13 +264,16 @@ def replay(trajectory, *, delay: float = 0.5, store=None):
     >>> live.filling.result() and None
     >>> live.steps
     [0, 1, 3, 10]
+    >>> sorted(live.points("h.1"))  # with their points
+    [0, 1, 3, 10]
     """
     import concurrent.futures as cf
     import time
 
     from .trajectory import Trajectory
 
-    records = trajectory.records()
+    # with their 2-D points (Trajectory.records() leaves them out)
+    records = list(trajectory.store.records(run=trajectory.run, points=True, **trajectory.key()))
     target = Trajectory(
         None, trajectory.probe, store=store, run=trajectory.run, **vars(trajectory.config)
     )

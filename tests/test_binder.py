@@ -29,7 +29,7 @@ def test_requirements_take_a_cpu_torch_and_the_widget_stack():
     torch_floor = next(Requirement(d) for d in declared["dependencies"] if d.startswith("torch"))
     pinned = str(reqs["torch"].specifier).lstrip("=")
     assert torch_floor.specifier.contains(pinned.split("+")[0])
-    for name in ("jupyterlab", "ipywidgets", "plotly", "anywidget"):
+    for name in ("jupyterlab", "ipywidgets", "anywidget"):
         assert name in reqs, name
 
 

@@ -13,12 +13,15 @@ import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+#: The gallery views the test's site build makes (docs/_ext/gallery.py: REPSCOPE_GALLERY).
+GALLERY = ("01_quickstart", "04_dse_dsmi")
 
 
 def _text(page: Path) -> str:
@@ -45,7 +48,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
         capture_output=True,
         text=True,
         timeout=600,
-        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+        # two of the seven gallery views (the quick ones); `make docs` in CI builds all of them
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1", "REPSCOPE_GALLERY": ",".join(GALLERY)},
     )
     shown = "\n".join(
         line for line in (done.stdout + done.stderr).splitlines() if not line.startswith("INFO")
@@ -74,6 +78,55 @@ def test_every_notebook_has_a_page_linked_from_the_gallery(site: Path) -> None:
         markdown = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
         heading = re.search(r"^# (.+)$", markdown, flags=re.MULTILINE)  # the notebook's title
         assert heading is not None and _plain(heading[1]) in _text(page), notebook.name
+
+
+def test_every_gallery_page_holds_its_demos_view(site: Path) -> None:
+    """Each notebook's page carries the exported view of its demo (docs/_ext/gallery.py): the
+    runs it recorded, and the front end that draws them; a view this build left out says so."""
+    from repscope.widgets.export import read_page
+
+    for notebook in NOTEBOOKS:
+        page = (site / "notebooks" / notebook.stem / "index.html").read_text(encoding="utf-8")
+        if notebook.stem not in GALLERY:
+            assert "left out the live view" in page and "repscope-view" not in page
+            continue
+        assert page.count('class="repscope-view"') == 1, notebook.name
+        assert page.index("</h1>") < page.index('class="repscope-view"'), notebook.name
+        recorded = read_page(page)
+        runs = recorded["messages"][0]["runs"]
+        assert runs and all(len(r["steps"]) >= 3 for r in runs), notebook.name
+        kinds = {m["type"] for m in recorded["messages"]}
+        assert kinds == {"runs", "layer", "block"}, (notebook.name, kinds)
+
+
+@pytest.mark.browser
+def test_a_gallery_page_scrubs_in_the_browser(site: Path, tmp_path: Path) -> None:
+    """A demo's page, opened from the built site: the view draws its points, and a key moves it
+    to the next checkpoint."""
+    pytest.importorskip("playwright.sync_api")
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser import lab, view
+
+    if lab.find_chromium() is None:
+        pytest.skip("no Chromium")
+    page_path = site / "notebooks" / GALLERY[-1] / "index.html"
+    with sync_playwright() as playwright:
+        browser = lab.launch_chromium(playwright)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(page_path.as_uri())
+            view.wait_drawn(page)
+            assert min(view.point_pixels(page)) > 200
+            first = view.state(page)["step"]
+            page.locator(".rs-step").first.focus()
+            page.keyboard.press("ArrowRight")
+            deadline = time.monotonic() + 10
+            while view.state(page)["step"] == first and time.monotonic() < deadline:
+                page.wait_for_timeout(50)
+            assert view.state(page)["step"] != first
+        finally:
+            browser.close()
 
 
 def test_the_reliability_table_is_on_its_page(site: Path) -> None:

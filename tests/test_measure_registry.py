@@ -76,9 +76,17 @@ def test_one_registered_measure_reaches_the_scan_and_the_widget(scanned, top_sha
             spectrum = traj.spectrum(step, layer)
             record = next(r for r in traj.records() if r.step == step and r.layer == layer)
             assert record.measures["top_share"] == pytest.approx(spectrum[0] / spectrum.sum())
-    s = Scrubber(traj, interval=0, measures=["top_share"])
-    assert ("top eigenvalue share", "top_share") in s.measure.options
-    assert s.figures["curves"].layout.yaxis.title.text == "top eigenvalue share (covariance)"
+    s = Scrubber(traj, measures=["top_share"])
+    assert s.measures == ["top_share"]
+    s._on_msg(s, {"type": "hello"}, [])
+    (run,) = s.feed.runs_message()[0]["runs"]
+    (curve,) = [c for c in run["curves"] if c["name"] == "top_share"]
+    assert curve == {
+        "name": "top_share",
+        "label": "top eigenvalue share",
+        "axis": "top eigenvalue share (covariance)",
+        "kind": "measure",
+    }
 
 
 def test_a_name_is_registered_once():

@@ -126,11 +126,11 @@ def test_bad_curves_raise_in_the_grammar(kwargs, arg):
 
 
 def test_the_segment_cost_is_the_least_squares_residual():
-    from repscope.phases import _CostLogLinear
+    from repscope.phases import _cost_class
 
     rng = np.random.default_rng(0)
     x, y = np.log1p(STEPS), rng.normal(size=(len(STEPS), 2))
-    cost = _CostLogLinear(x).fit(y)
+    cost = _cost_class()(x).fit(y)
     for start, end in [(0, len(x)), (3, 10), (10, 13), (20, len(x) - 1)]:
         design = np.stack([np.ones(end - start), x[start:end]], axis=1)
         coef, *_ = np.linalg.lstsq(design, y[start:end], rcond=None)

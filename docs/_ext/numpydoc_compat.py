@@ -31,8 +31,7 @@ ROLE = re.compile(r":(?:py:)?(?:class|func|meth|mod|attr|data|exc|obj):`([^`]+)`
 
 
 def _is_header(lines: list[str], i: int) -> bool:
-    return (i + 1 < len(lines) and bool(lines[i].strip())
-            and set(lines[i + 1].strip()) == {"-"})
+    return i + 1 < len(lines) and bool(lines[i].strip()) and set(lines[i + 1].strip()) == {"-"}
 
 
 def _shown(role: re.Match[str]) -> str:
@@ -90,9 +89,11 @@ def is_prose_type(text: str) -> bool:
         return False  # kept as written anyway
     if isinstance(tree, ast.Tuple | ast.Set):
         return not isinstance(tree, ast.Set)  # {"a", "b"}: the choices, shown as such
-    return any(isinstance(node, ast.Call | ast.UnaryOp | ast.Compare)
-               or (isinstance(node, ast.BinOp) and not isinstance(node.op, ast.BitOr))
-               for node in ast.walk(tree))
+    return any(
+        isinstance(node, ast.Call | ast.UnaryOp | ast.Compare)
+        or (isinstance(node, ast.BinOp) and not isinstance(node.op, ast.BitOr))
+        for node in ast.walk(tree)
+    )
 
 
 def _written_type(text: str, name: str) -> str | None:

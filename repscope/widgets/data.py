@@ -8,7 +8,6 @@ fast; :meth:`RunData.stale` tells cheaply whether the store has grown since.
 
 from __future__ import annotations
 
-import html
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -41,13 +40,6 @@ SCALAR_NAMES = {
 #: Curves shown when the user picks none: those of the three phases, DSE, and the loss, when
 #: stored.
 DEFAULT_MEASURES = ("effective_rank", "alpha", "dse", "loss", "train_loss", "eval_loss")
-
-
-def escape(text: Any) -> str:
-    """A user string made safe for HTML and for plotly's HTML-like labels: ``&``, ``<`` and
-    ``>`` become entities (no tag, no script). Quotes stay as they are: the strings go into
-    text, never into an attribute, and plotly.js would show ``&quot;`` literally."""
-    return html.escape(str(text), quote=False)
 
 
 @dataclass(frozen=True)
@@ -123,6 +115,11 @@ class RunData:
         self.n_points = probe.n_samples
         self.duplicates = trajectory.duplicates()
         self.config = trajectory.config
+        self.live = being_filled(trajectory)
+        source = getattr(trajectory, "source", None)
+        self.expected: int | None = trajectory.expected or (
+            len(source) if source is not None and hasattr(source, "__len__") else None
+        )
         self._points: dict[str, list[np.ndarray | None]] = {}
         self._phases: dict[str, list[Phase]] = {}
         self.phase_errors: dict[str, str] = {}
@@ -159,6 +156,11 @@ class RunData:
             ]
         return self._points[layer]
 
+    def has_phases(self, layer: str) -> bool:
+        """Whether the phases of ``layer`` were detected already (detecting is not free: its
+        first call imports the change-point library)."""
+        return layer in self._phases
+
     def phases(self, layer: str) -> list[Phase]:
         """Phases detected on ``layer``'s RankMe and α (none if the curves are too short)."""
         if layer not in self._phases:
@@ -188,28 +190,32 @@ class RunData:
     def failure(self, step: int) -> str | None:
         return self.failed.get(int(step))
 
-    def hover_texts(self) -> list[str] | None:
-        """Escaped hover text per probe point: its label and/or text, else ``None``."""
-        parts = []
-        if self.labels is not None:
-            parts.append([f"label {escape(v)}" for v in self.labels])
-        if self.texts is not None:
-            parts.append([escape(t if len(t) <= 80 else t[:77] + "…") for t in self.texts])
-        if not parts:
-            return None
-        return ["<br>".join(items) for items in zip(*parts, strict=True)]
-
     @cached_property
     def label_codes(self) -> tuple[np.ndarray, list[str]] | None:
-        """Integer code per point and the escaped label names, for colouring (or ``None``)."""
+        """Integer code per point and the label names, for colouring (or ``None``). Labels
+        that are numbers are ordered as numbers (2 before 10)."""
         if self.labels is None:
             return None
-        names, codes = np.unique(self.labels.astype(str), return_inverse=True)
-        return codes.astype(np.int32), [escape(n) for n in names]
+        labels = self.labels
+        if labels.dtype.kind in "biuf":
+            values, codes = np.unique(labels, return_inverse=True)
+            names = [f"{v:g}" if labels.dtype.kind == "f" else str(v) for v in values]
+        else:
+            values, codes = np.unique(labels.astype(str), return_inverse=True)
+            names = [str(v) for v in values]
+        return codes.astype(np.int32), names
 
     def stale(self) -> bool:
         """Whether the store holds results this snapshot does not (a fill still running)."""
         return _version(self.trajectory) != self.version
+
+
+def being_filled(trajectory: Any) -> bool:
+    """Whether a trajectory is still being filled: by a LiveRun, or a background compute."""
+    if getattr(trajectory, "live", False):
+        return True
+    future = getattr(trajectory, "filling", None)
+    return future is not None and not future.done()
 
 
 def curve_names(runs: list[RunData]) -> list[str]:
@@ -227,9 +233,9 @@ def default_curves(available: list[str]) -> list[str]:
 
 
 def display_name(name: str) -> str:
-    """How a measure or training scalar is named on axes and in pickers (escaped)."""
+    """How a measure or training scalar is named in the picker and on the curves."""
     measure = MEASURES.get(name)  # read when called: a measure registered later is known too
-    return measure.display if measure is not None else SCALAR_NAMES.get(name) or escape(name)
+    return measure.display if measure is not None else SCALAR_NAMES.get(name) or name
 
 
 def _scalars(trajectory: Any, exclude: set[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:

@@ -1,30 +1,151 @@
-"""The scrubber as one self-contained HTML file: the same four figures and a step slider, no
-kernel needed.
+"""The scrubber as a web page: the widget's own front end on data recorded in the page.
 
-The page holds the figures (``<script type="application/json" id="repscope-figures">``) and, for
-every step, the patch of each figure (``id="repscope-steps"``): the same patches the widget sends,
-applied with ``Plotly.update`` by a few lines of JavaScript when the slider moves. The points are
-drawn in WebGL as in the widget. JSON is embedded with every ``<`` written as ``\\u003c``, so no
-user string can close the script element.
+:func:`export_html` writes one self-contained file; :func:`embed_html` returns the same view as
+an HTML fragment to put in any page (several on one page share one copy of the module and one
+WebGL context). The page holds the front-end module (``static/scrubber.js``, the file the widget
+loads), the view's state, and every answer the widget's kernel would give (:class:`~.feed.Feed`:
+the runs, each layer, each block of steps, float32 buffers in base64). A small ``StaticModel``
+answers the module's requests from that recording, so the page *is* the widget: layer and measure
+pickers, arrow keys, play, the overview's click and the lasso selection, with no kernel and no
+network. Everything is embedded as JSON with ``<``, ``>`` and ``&`` escaped, and the module writes
+user strings only as text, so no run, layer, label or text name can become markup.
 """
 
 from __future__ import annotations
 
 import html
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import plotly.graph_objects as go
-from plotly.io.json import to_json_plotly
-from plotly.offline import get_plotlyjs, get_plotlyjs_version
-
-from .._validation import check_option, fail
+from .._validation import fail
 from .data import RunData, as_runs, curve_names, default_curves
-from .panels import MAX_POINTS, Panels
+from .feed import MAX_POINTS, Feed
+from .panels import Panel, panels_for
+from .protocol import ESM, script_json, to_page
 
-#: Milliseconds between steps while playing.
-PLAY_INTERVAL = 300
+#: A page above this many bytes of data is refused (pass fewer ``layers`` or ``max_points``).
+MAX_PAGE_BYTES = 400 * 2**20
+
+_LOADER = """
+(async () => {
+  const holder = globalThis;
+  if (!holder.__repscopeModule) {
+    const source = JSON.parse(document.querySelector("script.repscope-esm").textContent);
+    const url = URL.createObjectURL(new Blob([source], { type: "text/javascript" }));
+    holder.__repscopeModule = import(url);
+  }
+  const module = await holder.__repscopeModule;
+  for (const el of document.querySelectorAll("div.repscope-view:not([data-mounted])")) {
+    el.dataset.mounted = "true";
+    const data = document.getElementById("repscope-data-" + el.dataset.view);
+    const page = JSON.parse(data.textContent);
+    module.mountStatic(el, page);
+  }
+  document.documentElement.dataset.repscopeReady = "true";
+})();
+"""
+
+
+def record(
+    trajectory: Any,
+    *,
+    layer: str | None = None,
+    measures: Sequence[str] | None = None,
+    layers: Sequence[str] | None = None,
+    max_points: int | None = MAX_POINTS,
+    panels: Sequence[Panel] | None = None,
+    func: str = "export_html",
+) -> dict[str, Any]:
+    """The state and every message a page needs (what :func:`export_html` embeds)."""
+    runs = [RunData(t, n) for t, n in as_runs(trajectory, func)]
+    every = [name for run in runs for name in run.layers]
+    steps = sorted({int(s) for run in runs for s in run.steps})
+    if not every:
+        fail(
+            "trajectory",
+            func,
+            "a trajectory with at least one measured layer",
+            f"{len(steps)} step(s) and no measured layer (empty, or every checkpoint failed)",
+        )
+    if layers is not None:
+        unknown = [name for name in layers if name not in every]
+        if unknown or isinstance(layers, str) or not layers:
+            fail(
+                "layers",
+                func,
+                f"a non-empty list of measured layers from {sorted(set(every))}",
+                repr(layers),
+            )
+    chosen_layers = list(layers) if layers is not None else list(dict.fromkeys(every))
+    if layer is None:
+        layer = chosen_layers[-1]
+    elif layer not in chosen_layers:
+        fail("layer", func, f"one of the layers exported {chosen_layers}", repr(layer))
+    available = curve_names(runs)
+    if measures is None:
+        measures = default_curves(available)
+    elif isinstance(measures, str) or [m for m in measures if m not in available]:
+        fail(
+            "measures",
+            func,
+            f"a list of stored measures or training scalars, from {available}",
+            repr(measures),
+        )
+    feed = Feed(runs, panels_for(runs) if panels is None else list(panels), max_points=max_points)
+    plan = [(r, name) for r, run in enumerate(runs) for name in chosen_layers if name in run.layers]
+    estimate = sum(
+        len(run.steps) * sum(p.step_bytes(run, name, feed) for p in feed.panels)
+        for run, name in ((runs[r], name) for r, name in plan)
+    )
+    if estimate > MAX_PAGE_BYTES:
+        fail(
+            "layers",
+            func,
+            f"fewer layers or points: the page would hold about {estimate / 2**20:,.0f} MB of "
+            f"data (the limit is {MAX_PAGE_BYTES / 2**20:,.0f} MB); pass layers=[...] or a "
+            "smaller max_points",
+            f"{len(chosen_layers)} layer(s)",
+        )
+    messages = [feed.runs_message()]
+    for r, name in plan:
+        messages.append(feed.layer_message(r, name))
+        _, count = feed.blocks(r, name)
+        messages += [feed.block_message(r, name, b) for b in range(count)]
+    state = {
+        "step": steps[0],
+        "layer": layer,
+        "measures": list(measures),
+        "selected": [],
+        "playing": False,
+    }
+    return {"state": state, "messages": messages, "title": " · ".join(r.name for r in runs)}
+
+
+def embed_html(trajectory: Any, **options: Any) -> str:
+    """The scrubber's view as an HTML fragment for any page (no kernel, no network).
+
+    Takes the arguments of :func:`export_html` but ``path``. Several fragments may sit on one
+    page: the module loads once and every view draws its points through one WebGL context.
+
+    Returns
+    -------
+    str
+    """
+    return _fragment(record(trajectory, func="embed_html", **options))
+
+
+def _fragment(recorded: dict[str, Any]) -> str:
+    view = uuid.uuid4().hex[:12]
+    page = {"state": recorded["state"], "messages": [to_page(m) for m in recorded["messages"]]}
+    return (
+        f'<div class="repscope-view" data-view="{view}"></div>\n'
+        f'<script type="application/json" id="repscope-data-{view}">{script_json(page)}</script>\n'
+        '<script type="application/json" class="repscope-esm">'
+        f"{script_json(ESM.read_text('utf-8'))}</script>\n"
+        f'<script type="module">{_LOADER}</script>\n'
+    )
 
 
 def export_html(
@@ -33,15 +154,16 @@ def export_html(
     *,
     layer: str | None = None,
     measures: Sequence[str] | None = None,
-    include_plotlyjs: bool | str = True,
+    layers: Sequence[str] | None = None,
     max_points: int | None = MAX_POINTS,
+    panels: Sequence[Panel] | None = None,
 ) -> Path:
-    """Write the scrubber's view of one layer as a standalone HTML file.
+    """Write the scrubber's view as one standalone HTML file.
 
-    The overview, the curves, the spectrum and the points (WebGL), as in the widget, with a step
-    slider and play/pause; a click on a column of the overview goes to that step. It scrubs in
-    any browser with no kernel and, with plotly.js inline (the default), no network. Every user
-    string (run, layer and label names, texts, errors) is HTML-escaped.
+    The page is the widget (the same front-end module, the same data): the overview, the
+    curves with their phases, the training scalars, the spectrum and the points (WebGL), with the
+    step slider, play/pause, the arrow keys, the layer and measure pickers, the overview's click
+    and the lasso selection. It works offline in any browser, with no kernel.
 
     Parameters
     ----------
@@ -50,14 +172,17 @@ def export_html(
     path : str or Path
         The file to write.
     layer : str, optional
-        Default: the last layer.
+        The layer shown first (default: the last one).
     measures : sequence of str, optional
-        Default: RankMe, α-ReQ and DSE (those stored).
-    include_plotlyjs : True or "cdn", default True
-        Inline plotly.js (about 4.6 MB; works offline) or load it from the plotly CDN.
+        The curves shown first (default: RankMe, α-ReQ, DSE and the loss, those stored); every
+        stored one can be picked in the page.
+    layers : sequence of str, optional
+        The layers the page holds (default: all). The page holds every step of every layer, so
+        its size is about ``steps × layers × (8 × points + 4 × eigenvalues)`` bytes, times 4/3.
     max_points : int or None, default 20000
-        As for :class:`~repscope.widgets.Scrubber`. Each step stores the coordinates of the
-        points drawn (8 bytes per point), so the file grows with points × steps.
+        As for :class:`~repscope.widgets.Scrubber`.
+    panels : sequence of Panel, optional
+        As for :class:`~repscope.widgets.Scrubber`.
 
     Returns
     -------
@@ -65,195 +190,51 @@ def export_html(
 
     Examples
     --------
-    >>> import json, re, tempfile, pathlib
+    >>> import tempfile, pathlib
     >>> from repscope.synthetic import synthetic_trajectory
     >>> from repscope.widgets import export_html
     >>> out = export_html(synthetic_trajectory(n_steps=4, n_points=30),
-    ...                   pathlib.Path(tempfile.mkdtemp()) / "scrub.html", include_plotlyjs="cdn")
-    >>> steps = re.search(r'id="repscope-steps">(.*?)</script>', out.read_text(), re.S)
-    >>> json.loads(steps.group(1))["labels"]  # one patch per step
-    ['0', '1', '3', '10']
+    ...                   pathlib.Path(tempfile.mkdtemp()) / "scrub.html")
+    >>> from repscope.widgets.export import read_page
+    >>> [m["type"] for m in read_page(out)["messages"]][:3]
+    ['runs', 'layer', 'block']
     """
-    func = "export_html"
-    if include_plotlyjs is not True:
-        check_option(include_plotlyjs, name="include_plotlyjs", func=func, options=("cdn",))
-    runs = [RunData(t, n) for t, n in as_runs(trajectory, func)]
-    layers = [name for run in runs for name in run.layers]
-    steps = sorted({int(s) for run in runs for s in run.steps})
-    if not layers:
-        fail(
-            "trajectory",
-            func,
-            "a trajectory with at least one measured layer",
-            f"{len(steps)} step(s) and no measured layer (empty, or every checkpoint failed)",
-        )
-    if layer is None:
-        layer = layers[-1]
-    elif layer not in layers:
-        fail("layer", func, f"one of the measured layers {sorted(set(layers))}", repr(layer))
-    available = curve_names(runs)
-    if measures is None:
-        measures = default_curves(available)
-    else:
-        unknown = [m for m in measures if m not in available]
-        if unknown:
-            fail(
-                "measures",
-                func,
-                f"stored measures or training scalars, from {available}",
-                repr(unknown),
-            )
-    panels = Panels(runs, list(measures), max_points=max_points)
-    figures = panels.figures(layer, steps[0])
-    figures["controls"] = _controls(steps)
-    patches = []
-    for step in steps:
-        out: dict[str, Any] = {}
-        for name, patch in panels.step_patch(layer, step).items():
-            data, order = patch.restyle()
-            out[name] = {"data": data, "traces": order, "layout": patch.layout}
-        patches.append(out)
-    page = _page(
-        title=" · ".join(r.name for r in runs),
-        figures=_script_json({n: f.to_plotly_json() for n, f in figures.items()}),
-        steps=_script_json(
-            {"labels": [str(s) for s in steps], "values": steps, "patches": patches}
-        ),
-        plotlyjs=_plotly_script(include_plotlyjs),
+    recorded = record(
+        trajectory,
+        layer=layer,
+        measures=measures,
+        layers=layers,
+        max_points=max_points,
+        panels=panels,
     )
-    out_path = Path(path)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    out_path.write_text(page, encoding="utf-8")
-    return out_path
-
-
-def _controls(steps: list[int]) -> go.Figure:
-    """A figure with no axes that holds the step slider and the play / pause buttons (their
-    ``method="skip"``: the page's script moves the other figures)."""
-    fig = go.Figure()
-    fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False)
-    fig.update_layout(
-        height=110,
-        margin={"l": 10, "r": 10, "t": 10, "b": 10},
-        template="plotly_white",
-        sliders=[
-            {
-                "active": 0,
-                "x": 0.1,
-                "len": 0.9,
-                "y": 0.9,
-                "yanchor": "top",
-                "currentvalue": {"prefix": "step ", "font": {"size": 13}},
-                "steps": [{"label": str(s), "method": "skip", "args": []} for s in steps],
-            }
-        ],
-        updatemenus=[
-            {
-                "type": "buttons",
-                "direction": "left",
-                "x": 0.0,
-                "y": 0.6,
-                "yanchor": "top",
-                "showactive": False,
-                "buttons": [
-                    {"label": "▶", "method": "skip", "args": []},
-                    {"label": "❚❚", "method": "skip", "args": []},
-                ],
-            }
-        ],
+    fragment, title = _fragment(recorded), recorded["title"]
+    page = (
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>repscope: {html.escape(title, quote=False)}</title>\n"
+        "<style>body { margin: 12px; font-family: system-ui, sans-serif; }</style>\n"
+        f"</head>\n<body>\n{fragment}</body>\n</html>\n"
     )
-    return fig
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(page, encoding="utf-8")
+    return out
 
 
-def _script_json(value: Any) -> str:
-    """JSON for a ``<script type="application/json">``: plotly's encoder (numpy arrays as typed
-    arrays), every ``<`` as ``\\u003c`` so that nothing in it can end the element."""
-    return to_json_plotly(value).replace("<", "\\u003c")
+def read_page(path: str | Path) -> dict[str, Any]:
+    """What an exported page (or fragment) holds: its state and its messages, decoded (numpy
+    arrays back in place). For tests and tools."""
+    import json
+    import re
 
+    from .protocol import from_page, unpack
 
-def _plotly_script(include_plotlyjs: bool | str) -> str:
-    if include_plotlyjs == "cdn":
-        url = f"https://cdn.plot.ly/plotly-{get_plotlyjs_version()}.min.js"
-        return f'<script src="{url}" charset="utf-8"></script>'
-    return f'<script type="text/javascript">{get_plotlyjs()}</script>'
-
-
-_SCRIPT = """
-(function () {
-  const figures = JSON.parse(document.getElementById("repscope-figures").textContent);
-  const steps = JSON.parse(document.getElementById("repscope-steps").textContent);
-  const config = {responsive: true, displaylogo: false};
-  const div = (name) => document.getElementById("repscope-" + name);
-  const names = Object.keys(figures);
-  let current = 0, timer = null;
-  function show(i) {
-    current = i;
-    const patch = steps.patches[i];
-    for (const name of Object.keys(patch)) {
-      const p = patch[name];
-      Plotly.update(div(name), p.data, p.layout, p.traces.length ? p.traces : undefined);
+    text = Path(path).read_text("utf-8") if not str(path).lstrip().startswith("<") else str(path)
+    found = re.search(r'id="repscope-data-[0-9a-f]+">(.*?)</script>', text, re.S)
+    if found is None:
+        raise ValueError(f"no repscope view in {str(path)[:80]!r}")
+    page = json.loads(found.group(1))
+    return {
+        "state": page["state"],
+        "messages": [unpack(*from_page(m)) for m in page["messages"]],
     }
-  }
-  function go(i) {
-    show(i);
-    Plotly.relayout(div("controls"), {"sliders[0].active": i});
-  }
-  function stop() { if (timer !== null) { clearInterval(timer); timer = null; } }
-  Promise.all(names.map((n) => Plotly.newPlot(div(n), figures[n].data, figures[n].layout,
-                                              config))).then(() => {
-    div("controls").on("plotly_sliderchange", (e) => { stop(); show(e.slider.active); });
-    div("controls").on("plotly_buttonclicked", (e) => {
-      stop();
-      if (e.button.label !== "\\u25b6") return;
-      if (current >= steps.patches.length - 1) go(0);
-      timer = setInterval(() => {
-        if (current >= steps.patches.length - 1) { stop(); return; }
-        go(current + 1);
-      }, PLAY_INTERVAL);
-    });
-    if (figures.overview) {
-      div("overview").on("plotly_click", (e) => {
-        if (!e.points.length) return;
-        const x = e.points[0].x;
-        let best = 0;
-        steps.values.forEach((s, i) => {
-          if (Math.abs(Math.log10(s + 1) - x) < Math.abs(Math.log10(steps.values[best] + 1) - x))
-            best = i;
-        });
-        stop(); go(best);
-      });
-    }
-    document.body.dataset.repscopeReady = "true";
-  });
-})();
-""".replace("PLAY_INTERVAL", str(PLAY_INTERVAL))
-
-
-def _page(*, title: str, figures: str, steps: str, plotlyjs: str) -> str:
-    return f"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>repscope: {html.escape(title, quote=False)}</title>
-{plotlyjs}
-<style>
-  body {{ font-family: sans-serif; margin: 8px; }}
-  .repscope-row {{ display: flex; width: 100%; }}
-  #repscope-spectrum {{ width: 40%; }}
-  #repscope-points {{ width: 60%; }}
-</style>
-</head>
-<body>
-<div id="repscope-scrubber">
-  <div id="repscope-controls"></div>
-  <div id="repscope-overview"></div>
-  <div id="repscope-curves"></div>
-  <div class="repscope-row"><div id="repscope-spectrum"></div><div id="repscope-points"></div></div>
-</div>
-<script type="application/json" id="repscope-figures">{figures}</script>
-<script type="application/json" id="repscope-steps">{steps}</script>
-<script type="text/javascript">{_SCRIPT}</script>
-</body>
-</html>
-"""

@@ -1,121 +1,148 @@
-"""The scrubber's four figures and what each step, layer or refresh changes in them.
+"""Panels: the parts of the scrubber, behind one interface that the widget and the page share.
 
-- ``curves`` (:mod:`.curves`): measure curves over log-step, the step cursor, shaded phases;
-- ``overview`` (:mod:`.overview`): layers × log-step heatmap of one measure;
-- ``spectrum`` (:mod:`.spectrum_panel`): eigenspectrum and power-law fit at the step;
-- ``points`` (:mod:`.points`): the probe inputs in 2-D, in WebGL, titled with step and layer.
+A :class:`Panel` says which front-end *drawer* shows it (``"lines"``, ``"overview"``,
+``"spectrum"``, ``"points"``, or one it brings itself as an ES module in :attr:`Panel.esm`) and
+what data it needs, at three levels:
 
-Each figure is its own plotly figure, so that a step redraws only what it changes: the spectrum
-and the points get new data; the curves and the overview get a relayout of their cursor. Every
-user string (run, layer, label, text, error) is escaped before it reaches a figure.
+- :meth:`Panel.run_data` — once per run (label colours, training scalars);
+- :meth:`Panel.layer_data` — once per run and layer (axis ranges, phases);
+- :meth:`Panel.step_data` — per step, sent in blocks of consecutive steps (spectra, points).
+
+The front end holds what it was sent and draws a step from it without asking the kernel again.
+:data:`PANELS` holds the panels in the order they are laid out; :func:`register_panel` adds one,
+and both the widget (:class:`~repscope.widgets.Scrubber`) and the exported page
+(:func:`~repscope.widgets.export_html`) show it. ``CONTRIBUTING.md`` walks through adding one.
+
+Examples
+--------
+>>> [p.name for p in PANELS.values()]
+['overview', 'curves', 'training', 'spectrum', 'points']
+>>> PANELS["spectrum"].spec()["drawer"], PANELS["spectrum"].spec()["width"]
+('spectrum', 0.4)
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import plotly.graph_objects as go
 
-from .curves import CurvesPanel
-from .data import RunData
-from .overview import OverviewPanel, overview_measure
-from .patch import Patches
-from .points import MAX_POINTS, PointsPanel
-from .spectrum_panel import SpectrumPanel
-
-__all__ = ["FIGURES", "MAX_POINTS", "Panels"]
-
-#: The figures' names, in the order the scrubber stacks them.
-FIGURES = ("overview", "curves", "spectrum", "points")
+if TYPE_CHECKING:
+    from .data import RunData
+    from .feed import Feed
 
 
-class Panels:
-    """Layout and patches of the scrubber's figures.
+class Panel:
+    """One panel of the scrubber.
 
     Parameters
     ----------
-    runs : list of RunData
-        One colour each; the first run's phases are shaded and its overview drawn.
-    measures : list of str
-        Stored measure names or training scalars, one row of curves each.
-    max_points : int or None, default 20000
-        Draw at most this many probe points (a fixed random subset); ``None``: all.
+    name : str
+        Unique; also the key of its data in every message.
+    drawer : str
+        The front end's drawer that shows it: ``"lines"`` (curves over steps; ``options["source"]``
+        is ``"measures"``, ``"scalars"`` or ``"series"``: a list of ``{"name", "label", "steps",
+        "values"}`` that :meth:`run_data` returns under ``"series"``), ``"overview"``,
+        ``"spectrum"`` or ``"points"``.
+    title : str, optional
+        Shown above the panel.
+    width : float, default 1.0
+        Its share of a row (the spectrum takes 0.4 and the points 0.6 of theirs).
+    options : dict, optional
+        JSON handed to the drawer.
+    esm : str, optional
+        The source of an ES module whose default export is the panel's own drawer,
+        ``create(box, spec, view) -> {draw(frame, changed), destroy()}`` (see
+        ``js/src/panels/lines.js`` for one).
 
-    Examples
-    --------
-    >>> from repscope.synthetic import synthetic_trajectory
-    >>> from repscope.widgets.data import RunData
-    >>> run = RunData(synthetic_trajectory(n_steps=6, layers=("a",), n_points=40))
-    >>> panels = Panels([run], ["effective_rank", "alpha"])
-    >>> figures = panels.figures(layer="a", step=3)
-    >>> sorted(figures)
-    ['curves', 'overview', 'points', 'spectrum']
-    >>> figures["points"].layout.title.text
-    'step 3 · layer a'
+    Subclasses override the data methods they need; each returns a dict of JSON values and
+    numpy arrays (float32, float64, int32 or uint8), or ``None`` for nothing.
     """
 
     def __init__(
-        self, runs: list[RunData], measures: list[str], *, max_points: int | None = MAX_POINTS
+        self,
+        name: str,
+        drawer: str,
+        *,
+        title: str = "",
+        width: float = 1.0,
+        options: dict[str, Any] | None = None,
+        esm: str | None = None,
     ):
-        self.runs, self.measures, self.max_points = runs, list(measures), max_points
-        self.curves = CurvesPanel(runs, self.measures)
-        self.spectrum = SpectrumPanel(runs)
-        self.points = PointsPanel(runs, max_points)
-        measure = overview_measure(self.measures, runs[0]) if runs else None
-        self.overview = None if measure is None else OverviewPanel(runs[0], measure)
+        self.name, self.drawer, self.title, self.width = name, drawer, title, float(width)
+        self.options = dict(options or {})
+        self.esm = esm
 
-    def use_runs(self, runs: list[RunData]) -> None:
-        """Newer snapshots of the same runs (more steps; same layers, measures and labels)."""
-        self.runs = self.curves.runs = self.spectrum.runs = self.points.runs = runs
-        if self.overview is not None:
-            self.overview.run = runs[0]
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name!r} drawn by {self.drawer!r}>"
 
-    def figures(
-        self, layer: str, step: int, *, widget: bool = False, selected: np.ndarray | None = None
-    ) -> dict[str, Any]:
-        """Every figure at ``layer`` and ``step`` (``FigureWidget`` s if ``widget``)."""
-        figures: dict[str, go.Figure] = {
-            "curves": self.curves.figure(layer),
-            "spectrum": self.spectrum.figure(),
-            "points": self.points.figure(),
+    def applies(self, runs: list[RunData]) -> bool:
+        """Whether the panel has anything to show for these runs (default: yes)."""
+        return True
+
+    def run_data(self, run: RunData, feed: Feed) -> dict[str, Any] | None:
+        """What the panel needs of ``run`` whatever the layer and step."""
+        return None
+
+    def layer_data(self, run: RunData, layer: str, feed: Feed) -> dict[str, Any] | None:
+        """What it needs of ``run`` at ``layer`` whatever the step."""
+        return None
+
+    def step_data(
+        self, run: RunData, layer: str, positions: np.ndarray, feed: Feed
+    ) -> dict[str, Any] | None:
+        """Per-step arrays for the steps at ``positions`` (indices into ``run.steps``): every
+        array's first axis runs over ``positions``."""
+        return None
+
+    def step_bytes(self, run: RunData, layer: str, feed: Feed) -> int:
+        """Bytes of :meth:`step_data` for one step (the size of the blocks of steps)."""
+        return 0
+
+    def notes(self, run: RunData, layer: str, feed: Feed) -> list[str]:
+        """Sentences to show above the panels while ``layer`` is shown (why something is
+        missing)."""
+        return []
+
+    def spec(self) -> dict[str, Any]:
+        """How the front end lays it out and which drawer it uses."""
+        return {
+            "name": self.name,
+            "drawer": self.drawer,
+            "title": self.title,
+            "width": self.width,
+            "options": self.options,
+            "esm": self.esm,
         }
-        if self.overview is not None:
-            figures["overview"] = self.overview.figure()
-        self.layer_patch(layer).update_with(self.step_patch(layer, step, selected)).apply(figures)
-        if widget:
-            figures = {name: go.FigureWidget(fig) for name, fig in figures.items()}
-        return {name: figures[name] for name in FIGURES if name in figures}
 
-    def layer_patch(self, layer: str) -> Patches:
-        """Curves and phases of ``layer``, fixed axis ranges, and the overview's layer box."""
-        out = Patches(
-            points=self.points.layer_patch(layer),
-            spectrum=self.spectrum.layer_patch(layer),
-            curves=self.curves.layer_patch(layer),
-        )
-        if self.overview is not None:
-            out["overview"] = self.overview.layer_patch(layer)
-        return out
 
-    def step_patch(self, layer: str, step: int, selected: np.ndarray | None = None) -> Patches:
-        """What a step changes: spectrum and points data; the cursors by relayout only.
+#: The registered panels, in layout order.
+PANELS: dict[str, Panel] = {}
 
-        The figures are patched in this order (points, spectrum, curves, overview): each is one
-        message to the front end, handled in turn, so the points come first.
-        """
-        out = Patches(
-            points=self.points.step_patch(layer, step, selected),
-            spectrum=self.spectrum.step_patch(layer, step),
-            curves=self.curves.step_patch(step),
-        )
-        if self.overview is not None:
-            out["overview"] = self.overview.step_patch(step)
-        return out
 
-    def refresh_patch(self, layer: str, step: int, selected: np.ndarray | None = None) -> Patches:
-        """After new steps arrived (same layers and measures): everything that depends on them."""
-        out = self.layer_patch(layer).update_with(self.step_patch(layer, step, selected))
-        if self.overview is not None:
-            out["overview"].update(self.overview.data_patch())
-        return out
+def register_panel(panel: Panel, *, before: str | None = None) -> Panel:
+    """Add ``panel`` to :data:`PANELS` (at the end, or before the panel named ``before``)."""
+    if not isinstance(panel, Panel):
+        raise TypeError(f"register_panel takes a Panel; got {type(panel).__name__}")
+    if panel.name in PANELS:
+        raise ValueError(f"a panel named {panel.name!r} is already registered")
+    if before is not None and before not in PANELS:
+        raise ValueError(f"no panel named {before!r} to insert before; have {list(PANELS)}")
+    items = list(PANELS.items())
+    at = len(items) if before is None else [k for k, _ in items].index(before)
+    items.insert(at, (panel.name, panel))
+    PANELS.clear()
+    PANELS.update(items)
+    return panel
+
+
+def unregister_panel(name: str) -> Panel:
+    """Remove the panel named ``name`` from :data:`PANELS` and return it."""
+    return PANELS.pop(name)
+
+
+def panels_for(runs: list[RunData], names: Iterable[str] | None = None) -> list[Panel]:
+    """The registered panels that apply to ``runs`` (only those in ``names``, if given)."""
+    chosen = list(PANELS.values()) if names is None else [PANELS[n] for n in names]
+    return [p for p in chosen if p.applies(runs)]

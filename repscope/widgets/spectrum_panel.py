@@ -1,125 +1,86 @@
-"""The spectrum figure: normalised eigenvalues λᵢ/Σλ against rank i (log-log) and the power-law
-fit of α-ReQ, one colour per run. ``layout.title`` carries α and R² of the step shown."""
+"""The spectrum panel: the eigenspectrum at the step shown and its power-law fit.
+
+Normalised eigenvalues λᵢ/Σλ against rank on log-log axes, with the α-ReQ fit drawn over them.
+The y-axis is fixed per layer (spectra compare step to step) and stops at the *numerical floor*:
+an eigenvalue below ``n · ε · λ_max`` (``n`` the number of eigenvalues, ``ε`` the larger of the
+eigensolver's precision and ε₃₂² ≈ 1.4·10⁻¹⁴, the relative size of a rounding of float32
+activations once squared) is rounding noise: a LayerNorm output's zero eigenvalue comes out
+anywhere between 10⁻¹⁸ and 10⁻¹³. It is marked on the axis's edge instead of stretching it.
+"""
 
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import plotly.graph_objects as go
 
-from .curves import RUN_COLOURS
-from .data import RunData, escape
-from .patch import Patch
+from .panels import Panel
 
-#: Height in pixels of the spectrum and points row.
-BOTTOM_ROW = 420
+if TYPE_CHECKING:
+    from .data import RunData
+    from .feed import Feed
 
 
-def at_or_before(steps: np.ndarray, step: int) -> int | None:
-    """The run's own checkpoint shown at ``step``: the latest at or before it."""
-    i = int(np.searchsorted(steps, step, side="right")) - 1
-    return int(steps[i]) if i >= 0 else None
+#: ε₃₂²: float32 activations carry a relative rounding of ε₃₂, their covariance ε₃₂².
+FLOAT32_SQUARED = float(np.finfo(np.float32).eps) ** 2
 
 
-class SpectrumPanel:
-    """Eigenspectrum and power-law fit of every run at one step and layer.
+def numerical_floor(values: np.ndarray, eps: float) -> float:
+    """``n · max(eps, ε₃₂²) · max(values)``: below it an eigenvalue is indistinguishable from
+    zero."""
+    eps = max(eps, FLOAT32_SQUARED)
+    top = float(np.nanmax(values)) if len(values) else 0.0
+    return max(len(values), 1) * eps * top
 
-    Parameters
-    ----------
-    runs : list of RunData
-    """
 
-    def __init__(self, runs: list[RunData]):
-        self.runs = runs
-        self.spectrum_traces: dict[int, int] = {}
-        self.fit_traces: dict[int, int] = {}
+class SpectrumPanel(Panel):
+    """Eigenspectrum and α-ReQ fit at the step shown (drawer ``"spectrum"``)."""
 
-    def figure(self) -> go.Figure:
-        """The empty panel (:meth:`step_patch` and :meth:`layer_patch` fill it)."""
-        fig = go.Figure()
-        for r, run in enumerate(self.runs):
-            colour = RUN_COLOURS[r % len(RUN_COLOURS)]
-            self.spectrum_traces[r] = len(fig.data)
-            fig.add_trace(
-                go.Scatter(
-                    x=[],
-                    y=[],
-                    mode="markers",
-                    marker={"size": 4, "color": colour},
-                    name=escape(run.name),
-                    showlegend=False,
-                    hovertemplate="rank %{x}<br>λ = %{y:.3g}<extra></extra>",
-                )
-            )
-            self.fit_traces[r] = len(fig.data)
-            fig.add_trace(
-                go.Scatter(
-                    x=[],
-                    y=[],
-                    mode="lines",
-                    line={"color": colour, "dash": "dash", "width": 2},
-                    name=f"power-law fit ({escape(run.name)})",
-                    showlegend=False,
-                    hoverinfo="skip",
-                )
-            )
-        fig.update_xaxes(type="log", title_text="rank i")
-        fig.update_yaxes(type="log", title_text="λᵢ / Σλ")
-        fig.update_layout(
-            height=BOTTOM_ROW,
-            template="plotly_white",
-            uirevision="repscope",
-            margin={"l": 60, "r": 10, "t": 60, "b": 45},
-            title={"text": "", "font": {"size": 12}, "x": 0.02, "xanchor": "left"},
-        )
-        return fig
+    def __init__(self) -> None:
+        super().__init__("spectrum", "spectrum", width=0.4)
 
-    def layer_patch(self, layer: str) -> Patch:
-        """Axis ranges that hold every step of ``layer``: spectra are comparable step to step,
-        and a step's redraw skips the autorange pass."""
-        values = [
-            v
-            for run in self.runs
-            for s in run.steps
-            if (spec := run.spectrum(int(s), layer)) is not None
-            for v in [spec.values[spec.values > 0]]
-            if len(v)
-        ]
-        if not values:
-            return Patch()
-        top = max(float(v.max()) for v in values)
-        bottom = min(float(v.min()) for v in values)
-        longest = max(len(v) for v in values)
-        return Patch(
-            layout={
-                "xaxis.range": [-0.05, float(np.log10(longest)) + 0.05],
-                "yaxis.range": [float(np.log10(bottom)) - 0.1, float(np.log10(top)) + 0.1],
-            }
+    def _width(self, run: RunData, layer: str) -> int:
+        return max(
+            (
+                len(r.spectrum)
+                for (s, name), r in run.ok.items()
+                if name == layer and r.spectrum is not None
+            ),
+            default=0,
         )
 
-    def step_patch(self, layer: str, step: int) -> Patch:
-        """Spectrum, fit and the α of each run at ``step``."""
-        patch, fits = Patch(), []
-        kind = self.runs[0].config.spectrum_kind if self.runs else ""
-        for r, run in enumerate(self.runs):
-            at = at_or_before(run.steps, step)
-            label = escape(run.name) if len(self.runs) > 1 else ""
-            shown = f" (step {at})" if at is not None and at != step else ""
-            spec = run.spectrum(at, layer) if at is not None else None
+    def layer_data(self, run: RunData, layer: str, feed: Feed) -> dict[str, Any] | None:
+        spectra = [s.values for s in (run.spectrum(int(step), layer) for step in run.steps) if s]
+        if not spectra:
+            return None
+        eps = float(np.finfo(np.float32 if run.config.dtype == "float32" else np.float64).eps)
+        floor = max(numerical_floor(v, eps) for v in spectra)
+        kept = [v[v > floor] for v in spectra]
+        kept = [v for v in kept if len(v)]
+        top = max(float(v.max()) for v in kept) if kept else 1.0
+        low = min(float(v.min()) for v in kept) if kept else floor
+        return {
+            "range": [low / 1.6, top * 1.6],
+            "floor": floor,
+            "kmax": max(len(v) for v in spectra),
+            "kind": run.config.spectrum_kind,
+        }
+
+    def step_bytes(self, run: RunData, layer: str, feed: Feed) -> int:
+        return 4 * (self._width(run, layer) + 5)
+
+    def step_data(
+        self, run: RunData, layer: str, positions: np.ndarray, feed: Feed
+    ) -> dict[str, Any]:
+        width = max(self._width(run, layer), 1)
+        values = np.full((len(positions), width), np.nan, dtype=np.float32)
+        fit = np.full((len(positions), 5), np.nan, dtype=np.float32)
+        for row, i in enumerate(positions):
+            spec = run.spectrum(int(run.steps[i]), layer)
             if spec is None:
-                patch.traces[self.spectrum_traces[r]] = {"x": [], "y": []}
-                patch.traces[self.fit_traces[r]] = {"x": [], "y": []}
                 continue
-            ranks = np.arange(1, len(spec.values) + 1, dtype=float)
-            keep = spec.values > 0
-            patch.traces[self.spectrum_traces[r]] = {"x": ranks[keep], "y": spec.values[keep]}
-            fx, fy = spec.fit_line()
-            patch.traces[self.fit_traces[r]] = {"x": fx, "y": fy}
-            fits.append(
-                f"{label}{shown} α = {spec.alpha:.3f}, R² = {spec.r2:.3f}".strip()
-                if math.isfinite(spec.alpha)
-                else f"{label}{shown} no α fit".strip()
-            )
-        patch.layout["title.text"] = f"<b>eigenspectrum</b> ({kind})<br>" + "; ".join(fits)
-        return patch
+            values[row, : len(spec.values)] = spec.values
+            if spec.fit_range is not None and math.isfinite(spec.alpha):
+                fit[row] = (spec.alpha, spec.r2, spec.intercept, *spec.fit_range)
+        return {"values": values, "fit": fit}

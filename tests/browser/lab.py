@@ -6,7 +6,7 @@ Used by ``tests/browser/test_*.py`` and by ``benchmarks/widgets_browser.py``:
   (``sys.executable``) on a free localhost port, with no token and no password, every Jupyter
   folder (config, data, runtime, IPython) isolated in a temporary folder, and stops it and its
   kernels on exit. The installed front-end extensions (``<sys.prefix>/share/jupyter/labextensions``:
-  ``@jupyter-widgets/jupyterlab-manager``, ``jupyterlab-plotly``, ``anywidget``) are still found,
+  ``@jupyter-widgets/jupyterlab-manager``, ``anywidget``) are still found,
   because that folder stays on Jupyter's data path; :meth:`JupyterServer.labextensions` lists what
   the page will load. One ``jupyter lab`` server also serves Notebook 7 (``/tree``,
   ``/notebooks/...``) when the ``notebook`` package is installed: both are server extensions.
@@ -53,10 +53,10 @@ CHROMIUM_ARGS = (
     "--disable-quic",
 )
 
-#: The title of the Scrubber's points figure ("step N · layer L"), in the widget (the box with
-#: class ``repscope-points``) and in the exported page (``#repscope-points``).
-PLOT_TITLE = ".repscope-points .js-plotly-plot .gtitle, #repscope-points .gtitle"
-"""CSS selector of a plotly.js figure's title (an SVG ``<text>``)."""
+#: The title of the Scrubber's points panel ("step N · layer L"), in the widget and in the
+#: exported page alike (one front end).
+PLOT_TITLE = ".repscope .rs-points-title"
+"""CSS selector of the scrubber's points title (it changes with every step drawn)."""
 
 # JupyterLab settings for the isolated settings folder: no news or update toasts over the page.
 _LAB_SETTINGS = {
@@ -178,7 +178,7 @@ class JupyterServer:
         Returns
         -------
         list of str
-            E.g. ``["@jupyter-widgets/jupyterlab-manager", "anywidget", "jupyterlab-plotly", ...]``.
+            E.g. ``["@jupyter-widgets/jupyterlab-manager", "anywidget", ...]``.
         """
         with urllib.request.urlopen(self.url + "lab", timeout=10) as answer:
             page = answer.read().decode("utf-8")
@@ -589,7 +589,7 @@ def widget_texts(page: Any) -> list[str]:
 
 
 def plot_title(page: Any, selector: str = PLOT_TITLE) -> str | None:
-    """The text of the first plotly title on the page, or ``None`` when there is none.
+    """The text of the first scrubber title on the page, or ``None`` when there is none.
 
     Parameters
     ----------
@@ -610,7 +610,7 @@ def plot_title(page: Any, selector: str = PLOT_TITLE) -> str | None:
 def wait_for_plot_title(
     page: Any, expected: str | None = None, *, selector: str = PLOT_TITLE, timeout: float = 60.0
 ) -> str:
-    """Wait for a plotly figure's title to show (and, if given, to read ``expected``).
+    """Wait for the scrubber's points title to show (and, if given, to read ``expected``).
 
     Parameters
     ----------

@@ -2,7 +2,7 @@
 
 :func:`keypress_latencies` focuses a slider handle, then, ``n`` times: arms a listener in the
 page, presses a key (``ArrowRight``) through Playwright, and waits until a text on the page (by
-default the plotly title, ``.js-plotly-plot .gtitle``) changes. The time is taken in the page
+default the scrubber's points title) changes. The time is taken in the page
 (the keydown event's ``timeStamp`` and ``performance.now()`` in a ``MutationObserver`` callback,
 the same clock), so Playwright's round trips are not in it: it is the time from the browser
 receiving the key to the DOM holding the new text, i.e. the front end's handling, the message to
@@ -161,7 +161,7 @@ def keypress_latencies(
         Measured keypresses. The slider must have at least ``warmup + n`` positions to the
         right of where it is.
     selector : str
-        CSS selector of the text that changes with each step (default: the plotly title).
+        CSS selector of the text that changes with each step (default: the points title).
     handle : playwright.sync_api.Locator, optional
         The slider handle to focus (clicked once before the first keypress); default: the
         first ipywidgets slider handle on the page (:data:`SLIDER_HANDLE`).

@@ -46,4 +46,9 @@ def test_make_demo_prints_all_three_phases_in_order(tmp_path):
     signs = [(float(r[3]) < 0, float(r[4]) > 0) for r in rows]
     assert signs == [(True, True), (False, False), (True, True)], done.stdout
     assert int(rows[0][2]) == int(rows[1][1]) and int(rows[1][2]) == int(rows[2][1])
-    assert (tmp_path / "demo.html").stat().st_size > 1e6
+    from tests.exported import exported_steps
+
+    # the exported page holds every checkpoint of the run
+    assert exported_steps(tmp_path / "demo.html") == sorted(
+        int(p.stem.split("_")[1]) for p in (tmp_path / "run" / "checkpoints").glob("*.safetensors")
+    )

@@ -182,7 +182,7 @@ def test_a_live_run_returns_at_once_and_ends_where_a_plain_run_does(demo, tmp_pa
     live = three_phases.run("small", seed=0, folder=tmp_path, live=True)
     assert live.running and live.trajectory.filling is not None
     scrubber = live.scrubber()
-    assert scrubber._watching  # the widget follows the store while training goes on
+    assert scrubber.watching  # the widget follows the store while training goes on
     live.wait()
     assert not live.running
     assert live.trajectory.steps == demo.trajectory.steps

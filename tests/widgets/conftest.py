@@ -1,6 +1,7 @@
 """Widgets in these tests get a comm that serialises every message as a kernel would, so that a
 message the front end could not receive fails here (the default comm outside a kernel drops
-messages unread)."""
+messages unread). :class:`FrontEnd` plays the front end's part: it asks a Scrubber for data as
+``js/src/view.js`` does and decodes what comes back."""
 
 import json
 from typing import ClassVar
@@ -14,9 +15,11 @@ class SerialisingComm(comm.base_comm.BaseComm):
     sent: ClassVar[list[dict]] = []
 
     def publish_msg(self, msg_type, data=None, metadata=None, buffers=None, **keys):
-        json.dumps(data)  # raises for anything a kernel could not send
-        sizes = [len(memoryview(b).cast("B")) for b in buffers or ()]  # C-contiguous only
-        SerialisingComm.sent.append({"comm_id": self.comm_id, "data": data, "buffers": sizes})
+        json.dumps(data, allow_nan=False)  # raises for anything a kernel could not send
+        raw = [bytes(memoryview(b).cast("B")) for b in buffers or ()]  # C-contiguous only
+        SerialisingComm.sent.append(
+            {"comm_id": self.comm_id, "data": data, "buffers": raw, "type": msg_type}
+        )
 
 
 @pytest.fixture(autouse=True)
@@ -31,21 +34,51 @@ def serialising_comm(monkeypatch):
     return SerialisingComm
 
 
-@pytest.fixture(autouse=True)
-def no_drawing_errors(request):
-    """Every Scrubber built in a test must end without a drawing error shown to the user."""
-    from repscope.widgets import Scrubber
+class FrontEnd:
+    """Sends a Scrubber the front end's requests and decodes the custom messages it answers."""
 
-    made = []
-    original = Scrubber.__init__
+    def __init__(self, scrubber):
+        self.s = scrubber
 
-    def tracking(self, *args, **kwargs):
-        made.append(self)
-        original(self, *args, **kwargs)
+    def received(self):
+        """Every data message the widget sent so far, decoded (numpy arrays in place)."""
+        from repscope.widgets.protocol import unpack
 
-    Scrubber.__init__ = tracking
-    yield
-    Scrubber.__init__ = original
-    for s in made:
-        message = getattr(s, "message", None)  # (absent when the constructor refused its input)
-        assert message is None or "could not draw" not in message.value, message.value
+        out = []
+        for m in SerialisingComm.sent:
+            if m["comm_id"] == self.s.comm.comm_id and m["data"].get("method") == "custom":
+                out.append(unpack(m["data"]["content"], m["buffers"]))
+        return out
+
+    def ask(self, **request):
+        """The messages that answer one request."""
+        before = len(self.received())
+        self.s._on_msg(self.s, request, [])
+        return self.received()[before:]
+
+    def hello(self):
+        return self.ask(type="hello")
+
+    def runs(self):
+        return self.hello()[0]["runs"]
+
+    def layer(self, layer, run=0):
+        (m,) = self.ask(type="layer", run=run, layer=layer)
+        return m
+
+    def block(self, layer, block, run=0):
+        (m,) = self.ask(type="block", run=run, layer=layer, block=block)
+        return m
+
+    def at(self, layer, step, run=0):
+        """(block message, row) holding ``step`` of run ``run`` at ``layer``."""
+        runs = self.runs()
+        steps = list(runs[run]["steps"])
+        i = max(j for j, s in enumerate(steps) if s <= step)
+        size = self.layer(layer, run)["blocks"]["size"]
+        return self.block(layer, i // size, run), i % size
+
+
+@pytest.fixture
+def front():
+    return FrontEnd

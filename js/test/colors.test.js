@@ -1,0 +1,33 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { LABEL_COLOURS, labelRgb, rgb, viridis } from "../src/colors.js";
+import { pointColours, pointSize } from "../src/panels/points.js";
+
+test("viridis ends and middle", () => {
+  assert.deepEqual(viridis(0), [68, 1, 84]);
+  assert.deepEqual(viridis(1), [253, 231, 37]);
+  assert.deepEqual(viridis(0.5), [33, 144, 141]);
+  assert.deepEqual(viridis(NaN), [68, 1, 84]);
+});
+
+test("labels get distinct colours up to the palette, then a scale", () => {
+  const few = new Set(Array.from({ length: 10 }, (_, i) => labelRgb(i, 10).join()));
+  assert.equal(few.size, 10);
+  assert.deepEqual(labelRgb(0, 10), rgb(LABEL_COLOURS[0]));
+  assert.deepEqual(labelRgb(99, 100), viridis(1));
+});
+
+test("point colours: by label, dimmed when not selected", () => {
+  const points = { shown: Int32Array.from([0, 5, 9]), codes: Int32Array.from([0, 1, 0]), names: ["a", "b"] };
+  const none = pointColours(points, "#1f77b4", new Set());
+  assert.deepEqual(Array.from(none.slice(0, 3)), rgb(LABEL_COLOURS[0]));
+  assert.deepEqual(Array.from(none.slice(4, 7)), rgb(LABEL_COLOURS[1]));
+  const some = pointColours(points, "#1f77b4", new Set([5]));
+  assert.ok(some[7] > 200 && some[3] < 50 && some[11] < 50);
+  const bare = pointColours({ shown: Int32Array.from([0, 1]), codes: null, names: null }, "#ff0000", new Set());
+  assert.deepEqual(Array.from(bare.slice(0, 3)), [255, 0, 0]);
+});
+
+test("points get smaller as they get many", () => {
+  assert.ok(pointSize(1000) > pointSize(10000) && pointSize(10000) > pointSize(50000) && pointSize(50000) > pointSize(1e6));
+});
