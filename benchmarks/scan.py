@@ -57,6 +57,11 @@ Sections (all always run):
     timed: fingerprinting, loading, the probe's forward passes, the geometry, the store writes.
     Beside it, a bare ``from_pretrained`` of each checkpoint: what loading costs without
     repscope. Information, no target.
+``error_bars``
+    The scan with its default error bars (``errors="jackknife"``: 10 leave-one-group-out
+    spectra per layer) against the same scan with ``errors="none"``, interleaved round by round,
+    each in a fresh store. ``overhead = with / without - 1``. Target: <= 0.25 (then they are on
+    by default; otherwise one flag).
 
 Timing: one untimed warm-up per side (the baseline on one checkpoint), then ``--repeats`` rounds,
 the sides interleaved. ``*_s`` is the best round, ``*_median_s`` the median; ``ratio =
@@ -128,7 +133,9 @@ SIZES = {  # checkpoints, probe sequences, tokens per sequence
     },
 }
 AUTOCAST_TOLERANCE = 5e-2  # relative, RankMe and α with a bf16/fp16 forward pass
-SECTIONS = ("end_to_end", "second_scan", "memory", "breakdown")
+SECTIONS = ("end_to_end", "second_scan", "memory", "breakdown", "error_bars")
+#: The error bars may cost this much of a scan and still be on by default (issue 18).
+ERROR_BARS_BUDGET = 0.25
 MAX_STEP = 10_000
 MEMORY_AT = 5  # the checkpoint whose peak RSS the last one's is compared with
 VALUE_TOLERANCE = 1e-4
@@ -221,11 +228,16 @@ def repscope_scan(
     store: Path,
     on_record: Callable | None = None,
     autocast: str | None = None,
+    errors: str = "jackknife",
 ):
     from repscope import CheckpointFolder, Trajectory
 
     traj = Trajectory(
-        CheckpointFolder(folder), make_probe(inputs, autocast), store=store, fit_range=FIT_RANGE
+        CheckpointFolder(folder),
+        make_probe(inputs, autocast),
+        store=store,
+        fit_range=FIT_RANGE,
+        errors=errors,
     )
     return traj.compute(progress=False, on_record=on_record)
 
@@ -655,6 +667,46 @@ def run_second_scan(
     }
 
 
+def run_error_bars(
+    folder: Path, inputs: dict[str, torch.Tensor], work: Path, repeats: int
+) -> dict[str, Any]:
+    """The scan with and without its error bars, interleaved; each in a fresh store."""
+    counter = iter(range(1_000_000))
+    sides = ("jackknife", "none")
+
+    def scan(errors: str):
+        return repscope_scan(folder, inputs, work / f"errors-{next(counter)}.sqlite", errors=errors)
+
+    log("error_bars: warm-up")
+    for side in sides:
+        scan(side)
+    times: dict[str, list[float]] = {side: [] for side in sides}
+    traj = None
+    for round_ in range(max(repeats, 2)):
+        for side in sides:
+            start = time.perf_counter()
+            result = scan(side)
+            times[side].append(time.perf_counter() - start)
+            log(f"error_bars: round {round_ + 1}: errors={side} {times[side][-1]:.2f} s")
+            if side == "jackknife":
+                traj = result
+    with_, without = min(times["jackknife"]), min(times["none"])
+    overhead = with_ / without - 1
+    metrics = traj.metrics.query("measure in ['effective_rank', 'alpha']")
+    inside = ((metrics.value >= metrics.lower) & (metrics.value <= metrics.upper)).mean()
+    return {
+        "section": "error_bars",
+        "with_error_bars_s": round(with_, 3),
+        "without_s": round(without, 3),
+        "with_all_s": [round(t, 3) for t in times["jackknife"]],
+        "without_all_s": [round(t, 3) for t in times["none"]],
+        "overhead": round(overhead, 3),
+        "budget": ERROR_BARS_BUDGET,
+        "share_of_values_inside_their_interval": round(float(inside), 3),
+        "checks": {"overhead_within_budget": overhead <= ERROR_BARS_BUDGET},
+    }
+
+
 def run_breakdown(folder: Path, inputs: dict[str, torch.Tensor], work: Path) -> dict[str, Any]:
     """Where a scan's time goes, and what a bare from_pretrained costs beside its load."""
     from transformers import GPTNeoXForCausalLM
@@ -733,6 +785,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         metavar="N",
         help="torch/BLAS threads for both sides (default: os.cpu_count())",
     )
+    parser.add_argument(
+        "--checkpoints",
+        type=int,
+        default=None,
+        metavar="N",
+        help="checkpoints, instead of the size's",
+    )
+    parser.add_argument(
+        "--sequences",
+        type=int,
+        default=None,
+        metavar="N",
+        help="probe sequences, instead of the size's (error bars need more inputs than features)",
+    )
     parser.add_argument("--out", metavar="FILE", help="also write the JSON to this file")
     args = parser.parse_args(argv)
     if args.quick and args.size == "full":
@@ -781,7 +847,13 @@ def main(argv: list[str] | None = None) -> int:
         NOTES.append(
             f"--threads {args.threads}: not every core (os.cpu_count() = {os.cpu_count()})"
         )
-    sizes = SIZES[args.model][args.size]
+    sizes = dict(SIZES[args.model][args.size])
+    if args.sequences is not None:
+        sizes["sequences"] = args.sequences
+        NOTES.append(f"--sequences {args.sequences}: probe size overridden")
+    if args.checkpoints is not None:
+        sizes["checkpoints"] = args.checkpoints
+        NOTES.append(f"--checkpoints {args.checkpoints}: checkpoints overridden")
     if args.model == "tiny" and args.size == "reduced":
         NOTES.append("--quick: sizes too small for the targets; pass/fail is indicative")
     if args.model != "tiny" and args.size == "reduced":
@@ -809,6 +881,8 @@ def main(argv: list[str] | None = None) -> int:
             records.append(run_memory(folder, inputs, work, args.model))
         if "breakdown" in args.only:
             records.append(run_breakdown(folder, inputs, work))
+        if "error_bars" in args.only:
+            records.append(run_error_bars(folder, inputs, work, args.repeats))
         weights_kb = (folder / f"checkpoint-{steps[-1]}" / "model.safetensors").stat().st_size
     for record in records:
         record["pass"] = all(record["checks"].values())

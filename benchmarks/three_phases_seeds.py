@@ -2,8 +2,13 @@
 
 Runs :func:`repscope.demos.three_phases.run` (the measured recipe: training, checkpoints, scan,
 phase detection) once per seed and prints JSON: per seed the phases found with their first and
-last step, the change of RankMe and α over each, the RankMe trough and peak, the top
-eigenvalue's share at the peak and at the end, and the wall time of training and of the scan.
+last step, the change of RankMe and α over each (and in noise units), the RankMe trough and peak
+with their jackknife standard errors, the top eigenvalue's share at the peak and at the end, and
+the wall time of training and of the scan.
+
+Beside today's detector, the previous one (PELT segments, commit ``--baseline``, read from git)
+reads the same curves: the phases it found are reported too, so that a change of the detector is
+seen side by side with the original on the recipe's runs.
 
     python benchmarks/three_phases_seeds.py                  # seeds 0-4
     python benchmarks/three_phases_seeds.py --seeds 0-9 --jobs 2 --threads 1 --out seeds.json
@@ -26,9 +31,35 @@ from typing import Any
 from _common import emit_report, log
 
 EXPECTED = ["warmup collapse", "entropy-seeking", "compression-seeking"]
+#: The last commit with the previous detector (PELT segments, before issue 18).
+BASELINE = "0ec7bc0"
 
 
-def one_seed(seed: int, threads: int) -> dict[str, Any]:
+def previous_detector(commit: str) -> Any:
+    """``detect_phases`` of ``repscope/phases.py`` at ``commit`` (from git), or ``None``."""
+    import importlib.util
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run(
+        ["git", "show", f"{commit}:repscope/phases.py"], cwd=root, capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        return None
+    folder = Path(tempfile.mkdtemp())
+    (folder / "old_phases.py").write_text(
+        done.stdout.replace("from ._validation import", "from repscope._validation import")
+    )
+    spec = importlib.util.spec_from_file_location("old_phases", folder / "old_phases.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["old_phases"] = module
+    spec.loader.exec_module(module)
+    return module.detect_phases
+
+
+def one_seed(seed: int, threads: int, baseline: str) -> dict[str, Any]:
     from repscope.demos import three_phases
 
     start = time.perf_counter()
@@ -37,7 +68,17 @@ def one_seed(seed: int, threads: int) -> dict[str, Any]:
         traj, layer = demo.trajectory, three_phases.LAYER
         rank = traj.curve("effective_rank", layer)
         table = demo.facts["phases"]
+        se = traj.curve("effective_rank_se", layer)
         peak = int(rank[rank.index > rank.idxmin()].idxmax())
+        old = previous_detector(baseline)
+        if old is not None:
+            alpha = traj.curve("alpha", layer)
+            previous = [
+                {"phase": p.name, "start_step": p.start_step, "end_step": p.end_step}
+                for p in old(rank.index.to_numpy(), rank.to_numpy(), alpha.to_numpy())
+            ]
+        else:
+            previous = None
         last = int(rank.index[-1])
         record = {
             "seed": seed,
@@ -46,8 +87,11 @@ def one_seed(seed: int, threads: int) -> dict[str, Any]:
                     "phase": row.phase,
                     "start_step": int(row.start_step),
                     "end_step": int(row.end_step),
-                    "rankme_change": round(row.rankme_change, 4),
-                    "alpha_change": round(row.alpha_change, 4),
+                    "label": row.label,
+                    "rankme_rel_change": round(row.rankme_rel_change, 4),
+                    "alpha_abs_change": round(row.alpha_abs_change, 4),
+                    "rankme_z": round(row.rankme_z, 1),
+                    "alpha_z": round(row.alpha_z, 1),
                 }
                 for row in table.itertuples()
             ],
@@ -55,14 +99,17 @@ def one_seed(seed: int, threads: int) -> dict[str, Any]:
                 "step_0": round(float(rank.iloc[0]), 3),
                 "trough_step": int(rank.idxmin()),
                 "trough": round(float(rank.min()), 3),
+                "trough_se": round(float(se[rank.idxmin()]), 4),
                 "peak_step": peak,
                 "peak": round(float(rank[peak]), 3),
+                "peak_se": round(float(se[peak]), 4),
                 "end": round(float(rank.iloc[-1]), 3),
             },
             "top_eigenvalue_share": {
                 "peak": round(float(traj.spectrum(peak, layer)[0]), 4),
                 "end": round(float(traj.spectrum(last, layer)[0]), 4),
             },
+            "previous_detector": previous,
             "final_heldout_loss": round(float(demo.history.heldout_loss.iloc[-1]), 4),
             "seconds": {k: round(v, 1) for k, v in demo.facts["seconds"].items()},
         }
@@ -89,13 +136,14 @@ def main() -> None:
         default=None,
         help="torch threads per training (default: the demo's, 2 on 2 cores)",
     )
+    parser.add_argument("--baseline", default=BASELINE, help="the previous detector's commit")
     parser.add_argument("--out", help="also write the JSON here")
     args = parser.parse_args()
     load = os.getloadavg()
     seeds = seeds_of(args.seeds)
     records = []
     with cf.ProcessPoolExecutor(max_workers=args.jobs) as pool:
-        futures = {pool.submit(one_seed, s, args.threads): s for s in seeds}
+        futures = {pool.submit(one_seed, s, args.threads, args.baseline): s for s in seeds}
         for future in cf.as_completed(futures):
             record = future.result()
             log(

@@ -24,8 +24,8 @@ Sections:
     (``pip install plotly``) or the commit is not in the repository.
 ``import_cuts``
     The imports taken off the path to a first scrubber, each timed in a fresh Python:
-    ``ruptures`` (now imported when phases are first detected) and ``plotly.graph_objects``
-    (no longer used), beside ``torch`` (still needed).
+    ``ruptures`` and ``plotly.graph_objects`` (neither used any more; ``null`` where not
+    installed), beside ``torch`` (still needed).
 """
 
 from __future__ import annotations

@@ -23,7 +23,6 @@ Examples
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, cast
 
@@ -31,8 +30,9 @@ import numpy as np
 import pandas as pd
 
 from ._validation import describe, fail
-from .config import MeasureConfig
+from .config import MeasureConfig, config_summary
 from .probe import Probe, ProbeError
+from .sources.base import START_WORDS
 from .store import Store
 from .trajectory import Trajectory
 
@@ -52,6 +52,9 @@ class StoredProbe:
     texts : list of str or None
     tokenizer : str or None
     max_length : int or None
+    input_kind : {"tokens", "values", "unknown"}
+        Token ids (a language model's probe) or other values; ``"unknown"`` in a store from
+        before it was recorded, unless texts or a tokenizer say tokens.
     """
 
     def __init__(self, fingerprint: str, description: dict[str, Any] | None):
@@ -63,6 +66,8 @@ class StoredProbe:
         self.labels = None if d.get("labels") is None else np.asarray(d["labels"])
         self.texts = d.get("texts")
         self.tokenizer, self.max_length = d.get("tokenizer"), d.get("max_length")
+        texts = self.texts is not None or self.tokenizer is not None
+        self.input_kind = d.get("inputs") or ("tokens" if texts else "unknown")
         self.described = description is not None
 
     def fingerprint(self) -> str:
@@ -108,6 +113,7 @@ class StoreCatalog:
                 {
                     "run": run,
                     "source": describe_source(source),
+                    "start": source.get("start", "unknown"),
                     "probe": probe,
                     "layers": ", ".join(p.layers) if p.layers else "(every block)",
                     "inputs": p.n_samples,
@@ -116,7 +122,17 @@ class StoreCatalog:
                     "failed": failed,
                 }
             )
-        columns = ["run", "source", "probe", "layers", "inputs", "config", "steps", "failed"]
+        columns = [
+            "run",
+            "source",
+            "start",
+            "probe",
+            "layers",
+            "inputs",
+            "config",
+            "steps",
+            "failed",
+        ]
         return pd.DataFrame(rows, columns=columns)
 
     @property
@@ -175,9 +191,16 @@ class StoreCatalog:
 
     def __repr__(self) -> str:
         table = self.table
-        return f"<repscope store {self.path}: {len(table)} run(s)>\n" + (
-            table.to_string(index=False) if len(table) else "(empty)"
-        )
+        lines = [f"repscope store {self.path}: {len(set(table.run))} run(s)"]
+        if not len(table):
+            lines.append("  (no results yet)")
+        for row in table.itertuples():
+            lines.append(f"  run {row.run!r}: {row.source}; starts {START_WORDS[row.start]}")
+            lines.append(f"    probe {row.probe[:22]}…: {row.inputs} inputs, layers {row.layers}")
+            lines.append(f"    measured {config_summary(row.config)}")
+            failed = f", {row.failed} failed" if row.failed else ""
+            lines.append(f"    {row.steps} step(s){failed}")
+        return "\n".join(lines)
 
     def _repr_html_(self) -> str:
         from html import escape
@@ -236,14 +259,3 @@ def open(path: str | Path | Store) -> StoreCatalog:
     if not Path(path).is_file():
         fail("path", "repscope.open", "an existing store file", repr(str(path)))
     return StoreCatalog(Store(path))
-
-
-def config_summary(params: str) -> str:
-    """A configuration key in a few words (``covariance, α 12–100, DSE σ=10 t=1``)."""
-    config = json.loads(params)
-    text = f"{config.get('kind')}, α {config['fit_range'][0]}–{config['fit_range'][1]}"
-    if config.get("view", "activations") != "activations":
-        text = f"{config['view']}, " + text
-    if config.get("dse"):
-        text += f", DSE σ={config.get('sigma')} t={config.get('t')}"
-    return text

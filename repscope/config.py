@@ -13,13 +13,18 @@ store's ``params`` key, and readable as it is (``repscope.open`` shows it).
 
 Adding an option therefore means: a field with a default here, an entry in
 :data:`LATE_OPTIONS`, and a test that a store written without it still answers
-(``tests/test_config.py``).
+(``tests/test_config.py``). The error bars (``errors``, ``error_groups``) are the one exception:
+they add values to every row, so their method and size are in the key whenever they are
+computed, and rows from before them answer under ``errors="none"`` (a default scan of an older
+store computes them, as a new configuration).
 
 Examples
 --------
->>> MeasureConfig().key()
+>>> MeasureConfig(errors="none").key()
 '{"eps":1e-07,"fit_range":[12,100],"kind":"covariance","max_components":null,"view":"activations"}'
->>> MeasureConfig(dse=True, sigma="median").key()[:40]
+>>> MeasureConfig().key()  # error bars by default: their method and size are in the key
+'{"eps":1e-07,"error_groups":10,"errors":"jackknife","fit_range":[12,100],"kind":"covariance",...}'
+>>> MeasureConfig(dse=True, sigma="median", errors="none").key()[:40]
 '{"dse":true,"eps":1e-07,"fit_range":[12,'
 >>> MeasureConfig.from_key(MeasureConfig(fit_range=(2, 8)).key()).fit_range
 (2, 8)
@@ -38,11 +43,20 @@ from .geometry.spectrum import SPECTRUM_KINDS, SpectrumKind
 
 VIEWS = ("activations", "weights", "gradients")
 #: Options added after stores existed, with the default that older rows were computed under.
-LATE_OPTIONS: dict[str, Any] = {"dtype": "float64", "dse_method": "exact"}
+LATE_OPTIONS: dict[str, Any] = {
+    "dtype": "float64",
+    "dse_method": "exact",
+    "errors": "none",
+    "error_groups": 10,
+}
 #: Late options that configure DSE: they enter the key only when DSE is computed.
 _DSE_OPTIONS = {"dse_method"}
+#: Late options that configure the error bars: in the key whenever error bars are computed
+#: (method and size both, even at their defaults), never otherwise.
+_ERROR_OPTIONS = {"error_groups"}
 DTYPES = ("float64", "float32")
 DSE_METHODS = ("exact", "lanczos")
+ERROR_METHODS = ("jackknife", "none")
 
 
 def canonical_params(params: dict[str, Any]) -> str:
@@ -75,6 +89,12 @@ class MeasureConfig:
     dse_method : {"exact", "lanczos"}, default "exact"
         How DSE is computed (:func:`repscope.geometry.dse`): the exact eigendecomposition of the
         N × N operator, or the Lanczos approximation for large N. DSMI is always exact.
+    errors : {"jackknife", "none"}, default "jackknife"
+        Error bars over the probe inputs: a grouped jackknife of RankMe and α-ReQ (and of DSE
+        when it is computed), stored beside each value as ``<measure>_se``, ``_lo`` and ``_hi``
+        (a 90 % interval; :func:`repscope.geometry.spectral_intervals`).
+    error_groups : int, default 10
+        Groups of the jackknife (2 or more).
     """
 
     view: str = "activations"
@@ -87,6 +107,8 @@ class MeasureConfig:
     t: float = 1.0
     dtype: str = "float64"
     dse_method: str = "exact"
+    errors: str = "jackknife"
+    error_groups: int = 10
 
     def __post_init__(self):
         func = "MeasureConfig"
@@ -100,6 +122,8 @@ class MeasureConfig:
         object.__setattr__(self, "dtype", _dtype_name(self.dtype))
         check_option(self.dtype, name="dtype", func=func, options=DTYPES)
         check_option(self.dse_method, name="dse_method", func=func, options=DSE_METHODS)
+        check_option(self.errors, name="errors", func=func, options=ERROR_METHODS)
+        check_int(self.error_groups, name="error_groups", func=func, low=2)
         if self.max_components is not None:
             check_int(self.max_components, name="max_components", func=func, low=1)
 
@@ -114,6 +138,11 @@ class MeasureConfig:
     @property
     def computes_dse(self) -> bool:
         return self.dse and self.view == "activations"
+
+    @property
+    def computes_errors(self) -> bool:
+        """Error bars are computed (on activations: the probe inputs are the sample)."""
+        return self.errors != "none" and self.view == "activations"
 
     def key(self) -> str:
         """The store key: canonical JSON of the options that change a result (the key rule in
@@ -130,6 +159,10 @@ class MeasureConfig:
         for name, default in LATE_OPTIONS.items():
             key.pop(name, None)
             if name in _DSE_OPTIONS and not self.computes_dse:
+                continue
+            if name == "errors" or name in _ERROR_OPTIONS:
+                if self.computes_errors:
+                    key[name] = getattr(self, name)
                 continue
             if getattr(self, name) != default:
                 key[name] = getattr(self, name)
@@ -153,6 +186,8 @@ class MeasureConfig:
         stored = json.loads(key)
         names = {f.name for f in fields(cls)}
         options = {k: v for k, v in stored.items() if k in names}
+        for name, default in LATE_OPTIONS.items():  # absent: what older rows were computed under
+            options.setdefault(name, default)
         if "fit_range" in options:
             options["fit_range"] = tuple(options["fit_range"])
         return cls(**options)
@@ -171,3 +206,19 @@ def current_key(key: str) -> str:
         return MeasureConfig.from_key(key).key()
     except (ValueError, TypeError):  # not a configuration key: leave it as it is
         return key
+
+
+def config_summary(params: str) -> str:
+    """A configuration key in a few words (``covariance, α 12–100, DSE σ=10 t=1, error bars
+    jackknife×10``)."""
+    config = json.loads(params)
+    text = f"{config.get('kind')}, α {config['fit_range'][0]}–{config['fit_range'][1]}"
+    if config.get("view", "activations") != "activations":
+        text = f"{config['view']}, " + text
+    if config.get("dse"):
+        text += f", DSE σ={config.get('sigma')} t={config.get('t')}"
+    if config.get("errors", "none") != "none":
+        text += f", error bars {config['errors']}×{config.get('error_groups')}"
+    if config.get("dtype", "float64") != "float64":
+        text += f", {config['dtype']}"
+    return text

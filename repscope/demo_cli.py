@@ -75,7 +75,8 @@ def _report_phases(result) -> None:
         f"\nphases of {LAYER} (RankMe = effective rank, α = eigenspectrum decay; changes "
         "from each phase's first to its last checkpoint):"
     )
-    print(table.to_string(index=False) if len(table) else "  none found")
+    shown = ["phase", "label", "start_step", "end_step", "rankme_rel_change", "alpha_abs_change"]
+    print(table[shown].to_string(index=False) if len(table) else "  none found")
     rank = result.trajectory.curve("effective_rank", LAYER)
     history = result.history.set_index("step")
     trough = int(rank.idxmin())

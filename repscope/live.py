@@ -47,6 +47,12 @@ class LiveRun:
     store : Store, str or Path, optional
         Default: in memory.
     run : str, default "live"
+    start : {"init", "pretrained", "unknown"}, optional
+        Where the run starts. Default: read off the first model observed — a Hugging Face model
+        loaded with ``from_pretrained`` (its ``config._name_or_path`` names the model) or a
+        first step above 0 is ``"pretrained"``, a Hugging Face model built from a config at
+        step 0 is ``"init"``, anything else ``"unknown"``. Recorded in the store; the tracing
+        paper's phase names go only to runs that start at ``"init"``.
     **measures
         :class:`~repscope.config.MeasureConfig` fields (activations view).
     """
@@ -58,13 +64,16 @@ class LiveRun:
         every: int = 100,
         store: Store | str | Path | None = None,
         run: str = "live",
+        start: str | None = None,
         **measures: Any,
     ):
         self.every = check_int(every, name="every", func="LiveRun", low=1)
-        self.trajectory = Trajectory(None, probe, store=store, run=run, **measures)
+        self.trajectory = Trajectory(None, probe, store=store, run=run, start=start, **measures)
         self.trajectory.live = True
         self.trajectory.store.describe_run(run, {"kind": "live", "identity": f"live run {run}"})
         self.trajectory.describe()
+        self._start_known = start is not None
+        self._described = False
         self._pool = cf.ThreadPoolExecutor(max_workers=1, thread_name_prefix="repscope-live")
         self._futures: list[cf.Future] = []
 
@@ -85,6 +94,10 @@ class LiveRun:
             self.log(step, **scalars)
         if not force and step % self.every:
             return False
+        if not self._start_known:  # the first model observed says where the run starts
+            self._start_known = True
+            self.trajectory._start = start_of(model, step)
+            self.trajectory.store.set_run_start(self.trajectory.run, self.trajectory.start)
         was_training = model.training
         model.eval()
         fingerprint = f"live:{self.trajectory.run}:{step}"  # until the weights are hashed
@@ -103,6 +116,9 @@ class LiveRun:
         finally:
             model.train(was_training)
         acts = {k: v.detach().to("cpu") for k, v in acts.items()}
+        if not self._described:  # how each layer became rows, learnt by the first capture
+            self._described = True
+            self.trajectory.describe()
         self._futures.append(self._pool.submit(self._measure, step, fingerprint, acts))
         return True
 
@@ -146,7 +162,7 @@ class LiveRun:
         (loss, learning rate, gradient norm, ``eval_*`` metrics) as training scalars."""
         from transformers import TrainerCallback
 
-        from .sources.folder import TRAINER_SCALARS
+        from .sources.folder import is_training_scalar
 
         live = self
 
@@ -160,13 +176,8 @@ class LiveRun:
                     live.observe(state.global_step, model)
 
             def on_log(self, args, state, control, logs=None, **kwargs):
-                values = {
-                    k: v
-                    for k, v in (logs or {}).items()
-                    if (k in TRAINER_SCALARS or k.startswith("eval_"))
-                    and isinstance(v, (int, float))
-                    and not isinstance(v, bool)
-                }
+                # what a scan of the Trainer's folder reads from its log_history, no more
+                values = {k: v for k, v in (logs or {}).items() if is_training_scalar(k, v)}
                 if values:
                     live.log(state.global_step, **values)
 
@@ -174,3 +185,14 @@ class LiveRun:
                 live.wait()
 
         return RepscopeCallback()
+
+
+def start_of(model: torch.nn.Module, step: int) -> str:
+    """Where a run starts, read off its first observed model and step (see :class:`LiveRun`)."""
+    if step > 0:
+        return "pretrained"
+    config = getattr(model, "config", None)
+    if config is None or not hasattr(model, "save_pretrained"):
+        return "unknown"
+    name = getattr(config, "_name_or_path", "")
+    return "pretrained" if isinstance(name, str) and name.strip() else "init"

@@ -1,4 +1,4 @@
-"""The phases of training, read off RankMe and α-ReQ over (log-spaced) checkpoints.
+"""The phases of training, read off RankMe and α-ReQ over checkpoints.
 
 Li et al. 2025 ("Tracing the representation geometry of language models") name three phases of
 pre-training by the directions RankMe and α move in:
@@ -11,35 +11,33 @@ entropy-seeking      rises      falls
 compression-seeking  falls      rises     after entropy-seeking
 ==================== ========== ========= ==============================================
 
-**Detection.** The curves are taken against ``log(step + 1)``; ``log RankMe`` and α are each
-scaled by a robust estimate of their checkpoint-to-checkpoint noise (the MAD of second
-differences, immune to trends); ``ruptures`` (PELT) finds the change points of a piecewise-linear
-fit (least squares of a line in log-step per segment, penalised like BIC). Each segment is then
-tested: the change of log RankMe that its line implies must exceed ``z_min`` standard errors
-*and* the change of α must exceed ``z_alpha`` standard errors in the opposite direction (both
-standard errors derived from the noise estimates), and RankMe must change by at least
-``min_change``. A segment that passes is a **collapse** (RankMe ↓, α ↑) or an **expansion**
-(RankMe ↑, α ↓); adjacent segments of one kind merge; anything else is left unlabelled. On a
-flat or noisy curve nothing is labelled.
+**A phase is a monotone change of RankMe.** The turning points of ``log RankMe`` are its peaks
+and troughs whose prominence (``scipy.signal.find_peaks``) exceeds ``z_min`` noise levels; a
+phase runs from one turning point (or the first checkpoint) to the next (or the last), so it
+covers the whole fall or rise, wherever the checkpoints lie (log-spaced or a Trainer's
+``save_steps``). A change smaller than ``z_min`` noise levels or ``min_change`` (relative) is no
+phase. Adding or removing one checkpoint at either end moves no turning point inside.
 
-**Boundaries.** Neighbouring phases share their boundary checkpoint, so their bands meet. Between
-a collapse and an expansion the boundary is the RankMe trough (between an expansion and a collapse,
-the peak) among the checkpoints next to the change point: a warmup collapse is reported through
-its trough. Each phase's ``rankme_change`` and ``alpha_change`` are the changes between its first
-and last checkpoint.
+**Noise.** Per curve, the larger of the measure's own standard error over the probe inputs (a
+scan's jackknife intervals, when stored: ``rankme_se``, ``alpha_se``) and its
+checkpoint-to-checkpoint jitter (the MAD of second differences, immune to trends). With few
+checkpoints the jitter is poorly known; the standard errors are not: a fall of half the RankMe
+over five checkpoints is found either way.
 
-**Names.** The paper's names describe pre-training from scratch. They are used when the run
-starts at initialisation (its first checkpoint is step 0; ``from_init`` overrides) and its first
-phase is a collapse: that collapse, and any collapse before the first expansion, is the *warmup
-collapse*; an expansion is *entropy-seeking*; a collapse after an expansion is
-*compression-seeking*. Otherwise (a fine-tuning run that starts from a trained model, or a run
-whose first phase is an expansion) the phases are named by what they show:
-``"collapse: RankMe ↓, α ↑"`` and ``"expansion: RankMe ↑, α ↓"``.
+**Labels say what the numbers did.** Over each phase, RankMe fell or rose (by construction), and
+α rose (↑), fell (↓) or stayed within ``z_flat`` of its noise (flat): the label states both. A
+phase where RankMe falls while α rises is a *collapse*, the reverse an *expansion*.
+
+**Names.** The paper's names describe pre-training from scratch, so they are given only to runs
+known to start at initialisation (``from_init=True``; a run records where it starts): the first
+phase, if it is a collapse from the first checkpoint, is the *warmup collapse* (at most one), an
+expansion after it the *entropy-seeking* phase, a collapse after that the *compression-seeking*
+phase. Every other phase is named by what it shows, ``"collapse: RankMe ↓, α ↑"``,
+``"RankMe ↓, α flat"`` …
 """
 
 from __future__ import annotations
 
-import functools
 import itertools
 from dataclasses import dataclass, field
 from typing import Any
@@ -53,20 +51,23 @@ ENTROPY = "entropy-seeking"
 COMPRESSION = "compression-seeking"
 #: The tracing paper's names, in the order they appear in pre-training.
 PHASES = (WARMUP, ENTROPY, COMPRESSION)
-#: The names of what a segment shows, where the paper's names do not apply.
+#: The names of a collapse and an expansion where the paper's names do not apply.
 COLLAPSE = "collapse: RankMe ↓, α ↑"
 EXPANSION = "expansion: RankMe ↑, α ↓"
+ARROWS = {1: "↑", -1: "↓", 0: "flat"}
 
 
 @dataclass(frozen=True)
 class Phase:
-    """A labelled segment of training, with the evidence for its label.
+    """A monotone change of RankMe between two checkpoints, with the evidence for its label.
 
     ``start_step`` and ``end_step`` are checkpoints (inclusive; neighbouring phases share their
-    boundary checkpoint). ``kind`` is ``"collapse"`` (RankMe ↓, α ↑) or ``"expansion"``
-    (RankMe ↑, α ↓). ``evidence`` holds the relative change of RankMe from the first to the
-    last checkpoint, the change of α, the slopes of their fitted lines per unit of
-    ``log(step + 1)``, and their z-scores (the fitted change divided by its standard error).
+    turning point). ``kind`` is ``"collapse"`` (RankMe ↓, α ↑), ``"expansion"`` (RankMe ↑, α ↓)
+    or ``"other"``. ``evidence`` holds the changes from the first to the last checkpoint —
+    ``rankme_rel_change`` (relative), ``rankme_abs_change``, ``alpha_abs_change``,
+    ``alpha_rel_change`` — the changes in noise units (``rankme_z``, ``alpha_z``), the slopes
+    per unit of ``log(step + 1)`` and the directions (``rankme_dir``, ``alpha_dir``: +1, -1 or
+    0 for flat).
     """
 
     name: str
@@ -75,91 +76,46 @@ class Phase:
     evidence: dict[str, float] = field(default_factory=dict)
     kind: str = ""
 
-
-@functools.cache
-def _cost_class() -> type:
-    """The change-point cost, defined on first use: ``ruptures`` imports scipy.stats (1.7 s),
-    which opening a widget or a store does not need."""
-    from ruptures.base import BaseCost
-
-    class _CostLogLinear(BaseCost):
-        """Residual sum of squares of a least-squares line in ``x`` (log-step), summed over columns.
-
-        Computed for every segment at once from prefix sums of ``1, x, x², y, xy, y²`` (the
-        change-point search asks for O(n²) segments; one lookup each).
-        """
-
-        model = "loglinear"
-        min_size = 3
-
-        def __init__(self, x: np.ndarray):
-            self.x = np.asarray(x, dtype=float)
-
-        def fit(self, signal: np.ndarray) -> Any:
-            y = signal if signal.ndim == 2 else signal[:, None]
-            x = self.x[:, None]
-            parts = [np.ones_like(x), x, x * x, y, x * y, y * y]
-            sums = [
-                np.concatenate([np.zeros((1, p.shape[1])), np.cumsum(p, axis=0)]) for p in parts
-            ]
-            # every segment's cost at once: table[start, end] (a few MB for 1000 checkpoints)
-            n, sx, sxx, sy, sxy, syy = (c[None, :, :] - c[:, None, :] for c in sums)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                vx = sxx - sx * sx / n
-                cov = sxy - sx * sy / n
-                fitted = np.where(vx > 1e-12, cov * cov / vx, 0.0)
-                rss = syy - sy * sy / n - fitted
-            self.table = np.nan_to_num(np.maximum(rss, 0.0)).sum(axis=-1)
-            self.signal = y
-            return self
-
-        def error(self, start: int, end: int) -> float:
-            return float(self.table[start, end])
-
-    return _CostLogLinear
+    @property
+    def label(self) -> str:
+        """What the numbers did: ``"RankMe ↓, α ↑"``."""
+        return _label(int(self.evidence["rankme_dir"]), int(self.evidence["alpha_dir"]))
 
 
-def _noise(y: np.ndarray) -> float:
-    """Checkpoint-to-checkpoint noise: MAD of second differences (immune to trends)."""
+def _label(rank_dir: int, alpha_dir: int) -> str:
+    alpha = "α flat" if alpha_dir == 0 else f"α {ARROWS[alpha_dir]}"
+    return f"RankMe {ARROWS[rank_dir]}, {alpha}"
+
+
+def jitter(y: np.ndarray) -> float:
+    """Checkpoint-to-checkpoint noise of a curve: the MAD of its second differences, scaled to
+    one checkpoint's standard deviation (immune to trends; 0 with fewer than 3 points)."""
     d2 = np.diff(y, n=2)
     if d2.size == 0:
         return 0.0
     return float(1.4826 * np.median(np.abs(d2 - np.median(d2))) / np.sqrt(6))
 
 
-def _line(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-    """Slope of a least-squares line and the change it implies over ``x``."""
-    slope = float(np.polyfit(x, y, 1)[0]) if len(x) >= 2 and np.ptp(x) > 0 else 0.0
-    return slope, slope * float(x[-1] - x[0])
+def turning_points(y: np.ndarray, threshold: float) -> list[int]:
+    """Indices of the significant peaks and troughs of ``y`` (prominence >= ``threshold``),
+    alternating, in order; where two of a kind meet, the more extreme is kept."""
+    from scipy.signal import find_peaks
 
-
-@dataclass(frozen=True)
-class _Curves:
-    """The checked curves and their noise levels."""
-
-    steps: np.ndarray
-    x: np.ndarray  # log(step + 1)
-    log_r: np.ndarray
-    alpha: np.ndarray
-    noise_r: float
-    noise_a: float
-
-    def test(self, first: int, last: int) -> dict[str, float]:
-        """The evidence of checkpoints ``first … last`` (inclusive); ``fitted_change`` is the
-        relative change of RankMe along the fitted line (private: dropped from phases)."""
-        idx = slice(first, last + 1)
-        slope_r, fit_r = _line(self.x[idx], self.log_r[idx])
-        slope_a, fit_a = _line(self.x[idx], self.alpha[idx])
-        se = np.sqrt(12.0 / max(last - first + 1, 1))  # s.e. of a line's change, noise units
-        return {
-            "rankme_change": float(np.expm1(self.log_r[last] - self.log_r[first])),
-            "alpha_change": float(self.alpha[last] - self.alpha[first]),
-            "rankme_slope": slope_r,
-            "alpha_slope": slope_a,
-            "rankme_z": float(fit_r / self.noise_r / se),
-            "alpha_z": float(fit_a / self.noise_a / se),
-            "fitted_change": float(np.expm1(fit_r)),
-        }
+    if len(y) < 3:
+        return []
+    # a pad at each end lets an extreme at the first or last checkpoint count as one
+    padded = np.r_[y[0], y, y[-1]]
+    found = [(int(i) - 1, 1) for i in find_peaks(padded, prominence=threshold)[0]]
+    found += [(int(i) - 1, -1) for i in find_peaks(-padded, prominence=threshold)[0]]
+    found = sorted((i, s) for i, s in found if 0 < i < len(y) - 1)
+    out: list[tuple[int, int]] = []
+    for i, sign in found:
+        if out and out[-1][1] == sign:
+            if sign * y[i] > sign * y[out[-1][0]]:
+                out[-1] = (i, sign)
+            continue
+        out.append((i, sign))
+    return [i for i, _ in out]
 
 
 def detect_phases(
@@ -167,153 +123,144 @@ def detect_phases(
     rankme: Any,
     alpha: Any,
     *,
-    z_min: float = 4.0,
-    z_alpha: float = 2.0,
+    rankme_se: Any = None,
+    alpha_se: Any = None,
+    from_init: bool = False,
+    z_min: float = 3.0,
+    z_flat: float = 2.0,
     min_change: float = 0.02,
-    penalty: float = 3.0,
-    min_size: int = 3,
-    from_init: bool | None = None,
 ) -> list[Phase]:
-    """Find collapses and expansions of the representation, named as the tracing paper does.
+    """Find the monotone changes of RankMe and label each by what RankMe and α did.
 
     Parameters
     ----------
     steps : array of shape (n_checkpoints,)
-        Training steps (non-negative), increasing.
+        Training steps (non-negative), increasing; log-spaced or not.
     rankme, alpha : array of shape (n_checkpoints,)
         Effective rank (> 0) and α-ReQ at those steps. NaN entries (failed checkpoints) are
-        dropped before the search.
-    z_min : float, default 4
-        How many standard errors a segment's change in log RankMe must exceed.
-    z_alpha : float, default 2
-        How many standard errors its change in α must exceed, in the opposite direction.
+        dropped first.
+    rankme_se, alpha_se : array of shape (n_checkpoints,), optional
+        Standard errors over the probe inputs (a scan's jackknife); the noise is at least
+        their median.
+    from_init : bool, default False
+        Whether the run is known to start at initialisation: only then are the paper's names
+        given (see the module's docstring).
+    z_min : float, default 3
+        A change of RankMe (a turning point's prominence, a phase's change) must exceed this
+        many noise levels (``√2`` noise: a difference of two checkpoints).
+    z_flat : float, default 2
+        α moved over a phase when its change exceeds this many noise levels; otherwise flat.
     min_change : float, default 0.02
-        Smallest relative change of RankMe over a segment that counts (2 %).
-    penalty : float, default 3
-        Multiplies the BIC penalty ``2 · n_signals · log(n)`` of the change-point search;
-        larger finds fewer segments.
-    min_size : int, default 3
-        Fewest checkpoints in a segment.
-    from_init : bool, optional
-        Whether the first checkpoint is the model at initialisation. Default: whether the first
-        step is 0. The paper's names are used only for runs from initialisation whose first
-        phase is a collapse (see the module's docstring).
+        Smallest relative change of RankMe that makes a phase.
 
     Returns
     -------
     list of Phase
-        In step order; an empty list when no segment moves significantly.
+        In step order; empty when RankMe never moves beyond its noise, or with fewer than 3
+        checkpoints.
 
     Examples
     --------
     >>> import numpy as np
-    >>> steps = np.unique(np.geomspace(1, 4000, 40).astype(int))
+    >>> steps = np.r_[0, np.unique(np.geomspace(1, 4000, 40).astype(int))]
     >>> x = np.log(steps + 1)
     >>> rank = np.interp(x, [0, 4, 5.5, 8.3], [14, 7, 13, 11])
     >>> alpha = np.interp(x, [0, 4, 5.5, 8.3], [0.5, 1.2, 0.6, 0.8])
-    >>> [p.name for p in detect_phases(np.r_[0, steps], np.r_[14, rank], np.r_[0.5, alpha])]
+    >>> [p.name for p in detect_phases(steps, rank, alpha, from_init=True)]
     ['warmup collapse', 'entropy-seeking', 'compression-seeking']
-    >>> late = steps > 60  # a run that starts from a trained model: names say what they show
-    >>> [p.name for p in detect_phases(steps[late], rank[late], alpha[late])]
-    ['expansion: RankMe ↑, α ↓', 'collapse: RankMe ↓, α ↑']
+    >>> [p.name for p in detect_phases(steps, rank, alpha)]  # not known to start at init
+    ['collapse: RankMe ↓, α ↑', 'expansion: RankMe ↑, α ↓', 'collapse: RankMe ↓, α ↑']
+    >>> falls_both = detect_phases(steps, rank, 2 - alpha)  # RankMe falls while α falls
+    >>> falls_both[0].name, falls_both[0].kind
+    ('RankMe ↓, α ↓', 'other')
     """
     func = "detect_phases"
     s, r, a = _check_curves(steps, rankme, alpha, func=func)
+    se_r = _optional(rankme_se, len(s), "rankme_se", func)
+    se_a = _optional(alpha_se, len(s), "alpha_se", func)
     z_min = check_real(z_min, name="z_min", func=func, low=0.0)
-    z_alpha = check_real(z_alpha, name="z_alpha", func=func, low=0.0)
+    z_flat = check_real(z_flat, name="z_flat", func=func, low=0.0)
     min_change = check_real(min_change, name="min_change", func=func, low=0.0)
-    penalty = check_real(penalty, name="penalty", func=func, low=0.0)
     keep = np.isfinite(r) & np.isfinite(a) & (r > 0)
-    if from_init is None:
-        from_init = bool(len(s)) and s[0] == 0
-    s, r, a = s[keep], r[keep], a[keep]
-    if len(s) < 2 * min_size:
+    s, r, a, se_r, se_a = s[keep], r[keep], a[keep], se_r[keep], se_a[keep]
+    if len(s) < 3:
         return []
-    x, log_r = np.log1p(s), np.log(r)
-    noise_r = max(_noise(log_r), 1e-3 * max(np.ptp(log_r), 1e-12), 1e-9)
-    noise_a = max(_noise(a), 1e-3 * max(np.ptp(a), 1e-12), 1e-9)
-    curves = _Curves(s, x, log_r, a, noise_r, noise_a)
-    signal = np.stack([log_r / noise_r, a / noise_a], axis=1)
-    import ruptures as rpt
-
-    algo = rpt.Pelt(custom_cost=_cost_class()(x), min_size=min_size, jump=1).fit(signal)
-    ends = algo.predict(pen=penalty * 2 * signal.shape[1] * np.log(len(s)))
-    starts = [0, *ends[:-1]]
-    kinds = [
-        _kind(curves.test(b, e - 1), z_min, z_alpha, min_change)
-        for b, e in zip(starts, ends, strict=True)
-    ]
-    segments = _merge(starts, ends, kinds)
-    return _name(_with_boundaries(segments, curves), curves, bool(from_init))
+    log_r = np.log(r)
+    noise_r = _noise(log_r, se_r / r)
+    noise_a = _noise(a, se_a)
+    x = np.log1p(s)
+    bounds = [0, *turning_points(log_r, z_min * noise_r * np.sqrt(2)), len(s) - 1]
+    found = []
+    for first, last in itertools.pairwise(bounds):
+        change = log_r[last] - log_r[first]
+        if abs(change) < z_min * noise_r * np.sqrt(2) or abs(np.expm1(change)) < min_change:
+            continue  # RankMe did not move beyond its noise: no phase
+        found.append(_evidence(s, x, r, log_r, a, first, last, noise_r, noise_a, z_flat))
+    return _name(found, from_init)
 
 
-def _kind(
-    evidence: dict[str, float], z_min: float, z_alpha: float, min_change: float
-) -> str | None:
-    """``"collapse"``, ``"expansion"`` or ``None``: one segment's test."""
-    z_r, z_a = evidence["rankme_z"], evidence["alpha_z"]
-    if abs(evidence["fitted_change"]) < min_change:
-        return None
-    if z_r <= -z_min and z_a >= z_alpha:
-        return "collapse"
-    if z_r >= z_min and z_a <= -z_alpha:
-        return "expansion"
-    return None
+def _noise(y: np.ndarray, se: np.ndarray) -> float:
+    """The larger of the median standard error and the jitter, with a floor at rounding."""
+    measured = float(np.nanmedian(se)) if np.isfinite(se).any() else 0.0
+    floor = 1e-6 * max(float(np.ptp(y)), 1e-12)
+    return max(measured, jitter(y), floor)
 
 
-def _merge(
-    starts: list[int], ends: list[int], kinds: list[str | None]
-) -> list[tuple[int, int, str | None]]:
-    """``(start, end, kind)`` segments (``end`` exclusive) with neighbours of one kind merged."""
-    out: list[tuple[int, int, str | None]] = []
-    for b, e, kind in zip(starts, ends, kinds, strict=True):
-        if out and kind is not None and out[-1][2] == kind:
-            out[-1] = (out[-1][0], e, kind)
-        else:
-            out.append((b, e, kind))
-    return out
+def _evidence(s, x, r, log_r, a, first, last, noise_r, noise_a, z_flat) -> tuple:
+    span = slice(first, last + 1)
+    d_log_r = float(log_r[last] - log_r[first])
+    d_a = float(a[last] - a[first])
+    z_a = d_a / (noise_a * np.sqrt(2))
+    rank_dir = 1 if d_log_r > 0 else -1
+    alpha_dir = 0 if abs(z_a) < z_flat else (1 if d_a > 0 else -1)
+    slope = lambda y: float(np.polyfit(x[span], y[span], 1)[0]) if last > first else 0.0  # noqa: E731
+    evidence = {
+        "rankme_rel_change": float(np.expm1(d_log_r)),
+        "rankme_abs_change": float(r[last] - r[first]),
+        "alpha_abs_change": d_a,
+        "alpha_rel_change": d_a / abs(float(a[first])) if a[first] != 0 else float("nan"),
+        "rankme_z": d_log_r / (noise_r * np.sqrt(2)),
+        "alpha_z": z_a,
+        "rankme_slope": slope(log_r),
+        "alpha_slope": slope(a),
+        "rankme_dir": float(rank_dir),
+        "alpha_dir": float(alpha_dir),
+    }
+    kind = {(-1, 1): "collapse", (1, -1): "expansion"}.get((rank_dir, alpha_dir), "other")
+    return kind, int(s[first]), int(s[last]), first, evidence
 
 
-def _with_boundaries(
-    segments: list[tuple[int, int, str | None]], curves: _Curves
-) -> list[tuple[str, int, int]]:
-    """``(kind, first, last)`` of the labelled segments, neighbours sharing a boundary
-    checkpoint: the RankMe trough (or peak) next to a change point between a collapse and an
-    expansion, otherwise the last checkpoint before the change point."""
-    n, bounds = len(curves.steps), [0]
-    for (b, e, kind), (_, e_next, kind_next) in itertools.pairwise(segments):
-        j = e - 1
-        if {kind, kind_next} == {"collapse", "expansion"}:
-            low, high = max(b + 1, e - 2, bounds[-1] + 1), min(e_next - 2, e + 1)
-            if high >= low:
-                window = curves.log_r[low : high + 1]
-                j = low + int(np.argmin(window) if kind == "collapse" else np.argmax(window))
-        bounds.append(max(j, bounds[-1] + 1))
-    bounds.append(n - 1)
-    return [
-        (kind, bounds[k], bounds[k + 1])
-        for k, (_, _, kind) in enumerate(segments)
-        if kind is not None
-    ]
-
-
-def _name(found: list[tuple[str, int, int]], curves: _Curves, from_init: bool) -> list[Phase]:
-    """Phases with the paper's names where they apply (see the module's docstring)."""
-    paper = from_init and bool(found) and found[0][0] == "collapse"
-    phases, expanded = [], False
-    for kind, first, last in found:
-        if not paper:
-            name = COLLAPSE if kind == "collapse" else EXPANSION
-        elif kind == "expansion":
-            name, expanded = ENTROPY, True
-        else:
-            name = COMPRESSION if expanded else WARMUP
-        evidence = curves.test(first, last)
-        del evidence["fitted_change"]
-        phases.append(
-            Phase(name, int(curves.steps[first]), int(curves.steps[last]), evidence, kind)
-        )
+def _name(found: list[tuple], from_init: bool) -> list[Phase]:
+    """The paper's names in the paper's order for runs from initialisation; what the numbers
+    show otherwise."""
+    phases = []
+    expected = 0  # the paper's phase that may come next: 0 warmup, 1 entropy, 2 compression
+    for kind, start, end, first, evidence in found:
+        name = None
+        if from_init and expected == 0:
+            if kind == "collapse" and first == 0:
+                name, expected = WARMUP, 1
+            else:
+                expected = 1  # no warmup collapse: the paper's order goes on from the next
+        if from_init and name is None:
+            if expected == 1 and kind == "expansion":
+                name, expected = ENTROPY, 2
+            elif expected == 2 and kind == "collapse":
+                name, expected = COMPRESSION, 3
+        if name is None:
+            label = _label(int(evidence["rankme_dir"]), int(evidence["alpha_dir"]))
+            name = {"collapse": COLLAPSE, "expansion": EXPANSION}.get(kind, label)
+        phases.append(Phase(name, start, end, evidence, kind))
     return phases
+
+
+def _optional(value: Any, n: int, name: str, func: str) -> np.ndarray:
+    if value is None:
+        return np.full(n, np.nan)
+    arr = np.asarray(value, dtype=float)
+    if arr.shape != (n,):
+        fail(name, func, f"an array of shape ({n},), one per checkpoint", f"shape {arr.shape}")
+    return arr
 
 
 def _check_curves(steps, rankme, alpha, *, func):

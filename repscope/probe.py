@@ -4,7 +4,11 @@ A :class:`Probe` holds the inputs (a tensor, token ids with an attention mask, o
 texts) and the layer names. :meth:`Probe.capture` runs the model in ``torch.inference_mode()``,
 batched, on the model's device, and captures each named module's output with a forward hook.
 For sequence outputs ``(N, T, D)`` the default representation is the last non-padding token of
-each sequence (as in the tracing paper); ``"mean"`` over tokens and ``"all"`` tokens are options.
+each sequence (as in the tracing paper); the first token (an encoder's ``[CLS]``), the mean over
+tokens and every token are options. Feature maps ``(N, C, H, W)`` are flattened to ``C·H·W``
+features by default (a warning says so) or pooled over space (``spatial="mean"`` or ``"max"``,
+the usual embedding of a convolutional network). Each layer's reduction is recorded
+(:attr:`Probe.reductions`, and the store's description of the probe).
 
 The forward pass stops once the last captured layer has run (a probe of ``layers.3`` never runs
 the language-model head); batches are sized from the memory available and the activation size
@@ -24,12 +28,20 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
-from ._validation import check_int, check_option, describe, fail
+from ._validation import RepscopeWarning, check_int, check_option, describe, fail, warn
 from .geometry._memory import available_bytes
 from .sources.base import tensor_bytes
 
-Representation = Literal["last_token", "mean", "all"]
-REPRESENTATIONS = ("last_token", "mean", "all")
+Representation = Literal["last_token", "first", "mean", "all"]
+REPRESENTATIONS = ("last_token", "first", "mean", "all")
+#: How a feature map (N, C, H, W, …) becomes rows: flattened, or pooled over its spatial axes.
+SPATIAL = ("flatten", "mean", "max")
+
+
+class ProbeWarning(RepscopeWarning):
+    """The probe's representation of a layer may not be what was meant (an encoder's separator
+    token, a feature map flattened)."""
+
 
 #: ``autocast=`` spellings and the dtype each runs the forward pass in.
 AUTOCAST_DTYPES = {
@@ -195,9 +207,15 @@ class Probe:
     layers : sequence of str, optional
         Module names (as in ``model.named_modules()``). Default: the blocks of the model's
         longest ``ModuleList`` (see :func:`default_layers`).
-    representation : {"last_token", "mean", "all"}, default "last_token"
+    representation : {"last_token", "first", "mean", "all"}, default "last_token"
         How a sequence output ``(N, T, D)`` becomes rows: the last non-padding token of each
-        sequence, the mean over its non-padding tokens, or every non-padding token.
+        sequence (a decoder's summary of its context), the first non-padding token (an
+        encoder's ``[CLS]``), the mean over its non-padding tokens, or every non-padding token.
+    spatial : {"flatten", "mean", "max"}, default "flatten"
+        How a feature map ``(N, C, H, W)`` (any number of spatial axes) becomes rows: flattened
+        to ``C·H·W`` features, or pooled over its spatial axes to ``C`` features (global
+        average or max pooling, the usual embedding of a convolutional network). Part of the
+        fingerprint when not the default.
     batch_size : int or "auto", default "auto"
         Probe inputs per forward pass. ``"auto"``: as many as fit in a share of the memory
         available on the model's device (half the free CUDA memory, a quarter of the available
@@ -242,6 +260,7 @@ class Probe:
         *,
         layers: Sequence[str] | None = None,
         representation: Representation = "last_token",
+        spatial: str = "flatten",
         batch_size: int | Literal["auto"] = "auto",
         labels: Any = None,
         autocast: str | torch.dtype | None = None,
@@ -251,6 +270,8 @@ class Probe:
         func = "Probe"
         self.inputs, self.mask = self._normalise_inputs(inputs, func)
         self.n_samples = len(next(iter(self.inputs.values())))
+        #: ``"tokens"`` (token ids: a language model's probe) or ``"values"`` (any other tensor).
+        self.input_kind = "tokens" if "input_ids" in self.inputs else "values"
         if layers is not None and (
             isinstance(layers, str) or not all(isinstance(n, str) for n in layers)
         ):
@@ -259,6 +280,9 @@ class Probe:
         self.representation = check_option(
             representation, name="representation", func=func, options=REPRESENTATIONS
         )
+        self.spatial = check_option(spatial, name="spatial", func=func, options=SPATIAL)
+        #: ``{layer: how its output became rows}``, filled by :meth:`capture`.
+        self.reductions: dict[str, str] = {}
         self.batch_size = _check_batch_size(batch_size, func)
         self.labels = None if labels is None else _labels(labels, func)
         if self.labels is not None and len(self.labels) != self.n_samples:
@@ -334,17 +358,52 @@ class Probe:
         probe.texts = list(texts)
         probe.tokenizer = getattr(tokenizer, "name_or_path", None) or type(tokenizer).__name__
         probe.max_length = int(max_length)
+        probe._warn_separator(getattr(tokenizer, "sep_token_id", None), tokenizer)
         return probe
+
+    def _warn_separator(self, sep: Any, tokenizer: Any) -> None:
+        """An encoder's tokenizer ends every text with its separator: ``last_token`` would take
+        that ``[SEP]`` for every input, the same token everywhere."""
+        if sep is None or self.representation != "last_token" or self.mask is None:
+            return
+        ids, mask = self.inputs["input_ids"], self.mask.bool()
+        positions = torch.arange(mask.shape[1])
+        last = torch.where(mask, positions, -1).amax(dim=1).clamp_min(0)
+        ends = ids[torch.arange(len(ids)), last]
+        share = float((ends == sep).float().mean())
+        if share > 0.5:
+            name = getattr(tokenizer, "sep_token", None) or f"token {sep}"
+            warn(
+                f"Probe: {share:.0%} of the probe texts end with the separator {name}: "
+                "representation='last_token' takes that token for them. For an encoder (BERT, "
+                "MiniLM) use representation='first' (its [CLS]) or 'mean'.",
+                category=ProbeWarning,
+            )
+
+    def __repr__(self) -> str:
+        inputs = self.inputs.get("input_ids", next(iter(self.inputs.values())))
+        shape = "×".join(str(n) for n in inputs.shape[1:]) or "scalar"
+        what = self.input_kind
+        layers = "every block" if self.layers is None else ", ".join(self.layers)
+        labels = "" if self.labels is None else f", {len(np.unique(self.labels))} labels"
+        return (
+            f"<Probe: {self.n_samples} inputs of {shape} {what}; layers {layers}; "
+            f"{self.representation}{labels}>"
+        )
 
     def describe(self) -> dict[str, Any]:
         """What the store records of this probe (``repscope.open`` reads it back): layers,
-        representation, number of inputs, labels, texts, tokenizer and ``max_length`` (and
-        ``autocast`` when set). The inputs themselves are not recorded."""
+        representation, number of inputs and their kind (``"tokens"`` or ``"values"``), labels,
+        texts, tokenizer and ``max_length`` (and ``autocast`` when set). The inputs themselves
+        are not recorded."""
         labels = None if self.labels is None else np.asarray(self.labels).tolist()
         described = {
             "layers": self.layers,
             "representation": self.representation,
+            "spatial": self.spatial,
+            "reductions": dict(self.reductions),
             "n_inputs": self.n_samples,
+            "inputs": self.input_kind,
             "labels": labels,
             "texts": getattr(self, "texts", None),
             "tokenizer": getattr(self, "tokenizer", None),
@@ -370,6 +429,8 @@ class Probe:
             digest.update(f"{key}|{tensor.dtype}|{tuple(tensor.shape)}|".encode())
             digest.update(tensor_bytes(tensor))
         digest.update(f"{self.layers}|{self.representation}".encode())
+        if self.spatial != "flatten":  # absent by default: older keys stay valid
+            digest.update(f"|spatial={self.spatial}".encode())
         if self.autocast is not None:  # absent by default: older keys stay valid
             digest.update(f"|autocast={_AUTOCAST_NAMES[self.autocast]}".encode())
         return "probe:" + digest.hexdigest()[:32]
@@ -417,20 +478,50 @@ class Probe:
         part = {k: v[start:stop].to(device) for k, v in self.inputs.items()}
         return (part[""] if "" in part else part), part.get("attention_mask")
 
-    def _reduce(self, out: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+    def _reduce(self, out: torch.Tensor, mask: torch.Tensor | None, name: str = "") -> torch.Tensor:
         if out.dtype in (torch.float16, torch.bfloat16):  # autocast: reduce in float32
             out = out.float()
         if mask is None or out.ndim != 3 or out.shape[1] != mask.shape[1]:
-            return out.reshape(out.shape[0], -1)
+            return self._rows(out, name)
         mask = mask.to(out.device).bool()
-        if self.representation == "last_token":
+        self.reductions.setdefault(
+            name, f"{self.representation} token of {_shape(out)} (N × T × D)"
+        )
+        if self.representation in ("last_token", "first"):
             positions = torch.arange(mask.shape[1], device=out.device)
-            last = torch.where(mask, positions, -1).amax(dim=1).clamp_min(0)
-            return out[torch.arange(out.shape[0], device=out.device), last]
+            if self.representation == "last_token":
+                pick = torch.where(mask, positions, -1).amax(dim=1).clamp_min(0)
+            else:
+                pick = torch.where(mask, positions, mask.shape[1]).amin(dim=1)
+                pick = pick.clamp_max(mask.shape[1] - 1)
+            return out[torch.arange(out.shape[0], device=out.device), pick]
         if self.representation == "mean":
             weights = mask.to(out.dtype).unsqueeze(-1)
             return (out * weights).sum(1) / weights.sum(1).clamp_min(1)
         return out[mask]
+
+    def _rows(self, out: torch.Tensor, name: str) -> torch.Tensor:
+        """A non-sequence output as rows: as it is (N, D), or a feature map (N, C, H, W, …)
+        flattened or pooled over its spatial axes."""
+        if out.ndim <= 2:
+            self.reductions.setdefault(name, f"as it is, {_shape(out)}")
+            return out.reshape(out.shape[0], -1)
+        if self.spatial == "flatten":
+            if name not in self.reductions:
+                self.reductions[name] = f"flattened from {_shape(out)} to {out[0].numel()} features"
+                warn(
+                    f"Probe: layer {name!r} outputs a feature map ({_shape(out)}); it is "
+                    f"flattened to {out[0].numel()} features. spatial='mean' (or 'max') pools it "
+                    f"over space to {out.shape[1]} channels, the usual embedding of a "
+                    "convolutional network.",
+                    category=ProbeWarning,
+                )
+            return out.reshape(out.shape[0], -1)
+        self.reductions.setdefault(
+            name, f"{self.spatial}-pooled over space, {_shape(out)} to {out.shape[1]} channels"
+        )
+        flat = out.reshape(out.shape[0], out.shape[1], -1)
+        return flat.mean(dim=-1) if self.spatial == "mean" else flat.amax(dim=-1)
 
     def _forward_context(self, device: torch.device) -> contextlib.AbstractContextManager:
         if self.autocast is None:
@@ -463,7 +554,7 @@ class Probe:
             if name is not None:
                 calls[name] += 1
                 last_call[name] = used[0]
-                kept[name] += _output_bytes(self._reduce(_first_tensor(output), mask))
+                kept[name] += _output_bytes(self._reduce(_first_tensor(output), mask, name))
 
         handles = [m.register_forward_hook(count) for m in model.modules()]
         try:
@@ -574,7 +665,7 @@ class Probe:
             def save(_module, _inputs, output):
                 if state["stopped"]:  # a model that caught _StopForward and went on
                     return
-                captured[name].append(self._reduce(_first_tensor(output), state["mask"]))
+                captured[name].append(self._reduce(_first_tensor(output), state["mask"], name))
                 if stop:
                     state["left"][name] -= 1
                     state["pending"] -= state["left"][name] == 0
@@ -605,3 +696,8 @@ class Probe:
                     f"layer {name!r} produced NaN/Inf activations (a diverged checkpoint?)."
                 )
         return result
+
+
+def _shape(out: torch.Tensor) -> str:
+    """``N × 8 × 16 × 16``: an output's shape, its batch dimension by name."""
+    return " × ".join(["N", *(str(n) for n in out.shape[1:])])

@@ -9,12 +9,14 @@ import importlib
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import torch
 
-from .config import DSE_METHODS, DTYPES, MeasureConfig
-from .probe import Probe
+from .config import DSE_METHODS, DTYPES, ERROR_METHODS, MeasureConfig
+from .probe import REPRESENTATIONS, SPATIAL, Probe
 from .scan import process_pool
+from .sources.base import START_WORDS
 from .sources.folder import CheckpointFolder
 from .sources.hub import HubRevisions
 from .store import Store
@@ -35,6 +37,23 @@ def _fit_range(text: str) -> tuple[int, int]:
     return first, last
 
 
+class DefaultsOnce(argparse.HelpFormatter):
+    """``(default: X)`` after each help text that does not already say its default, and only
+    for options that have one worth saying (not ``None``, not a switch's ``False``)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        default = action.default
+        if (
+            "default" in text
+            or default in (None, False, argparse.SUPPRESS)
+            or action.option_strings == []
+        ):
+            return text
+        shown = ",".join(map(str, default)) if isinstance(default, tuple) else default
+        return f"{text} (default: {shown})"
+
+
 def add_scan(commands) -> None:
     scan = commands.add_parser(
         "scan",
@@ -44,7 +63,7 @@ def add_scan(commands) -> None:
         "resumes where it stopped; checkpoints already in the store are not recomputed. A "
         "checkpoint that fails is reported and skipped. Exit status: 0 all checkpoints measured, "
         "3 some failed (the rest are stored), 1 nothing could be measured or bad input.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=DefaultsOnce,
     )
     scan.add_argument(
         "source",
@@ -59,6 +78,10 @@ def add_scan(commands) -> None:
     )
     scan.add_argument(
         "--probe-texts", help="a text file, one probe text per line (needs --tokenizer)"
+    )
+    scan.add_argument(
+        "--probe-labels",
+        help="a text file, one label per probe input, in order (colours the points; DSMI)",
     )
     scan.add_argument("--tokenizer", help="tokenizer name or folder for --probe-texts")
     scan.add_argument("--max-length", type=int, default=64, help="tokens per probe text")
@@ -77,10 +100,32 @@ def add_scan(commands) -> None:
     scan.add_argument(
         "--representation",
         default="last_token",
-        choices=["last_token", "mean", "all"],
-        help="for sequence outputs: the last non-padding token, the mean over "
-        "tokens, or every token",
+        choices=list(REPRESENTATIONS),
+        help="for sequence outputs: the last non-padding token (decoders), the first "
+        "([CLS] of an encoder), the mean over tokens, or every token",
     )
+    scan.add_argument(
+        "--spatial",
+        default="flatten",
+        choices=list(SPATIAL),
+        help="for feature maps (N, C, H, W): flatten to C*H*W features, or pool over space to C",
+    )
+    scan.add_argument(
+        "--start",
+        choices=["init", "pretrained"],
+        help="whether the first checkpoint is an initialisation or a trained model (default: "
+        "read from the folder: a Trainer config naming a pretrained model, or a first step "
+        "above 0, is pretrained; otherwise unknown). The tracing paper's phase names are given "
+        "only to runs that start at init",
+    )
+    scan.add_argument(
+        "--errors",
+        choices=list(ERROR_METHODS),
+        default="jackknife",
+        help="error bars over the probe inputs: a grouped jackknife of RankMe and alpha (and "
+        "of DSE with --dse), or none",
+    )
+    scan.add_argument("--error-groups", type=int, default=10, help="groups of the jackknife")
     scan.add_argument(
         "--view",
         default="activations",
@@ -156,17 +201,46 @@ def _source(args: argparse.Namespace):
     return CheckpointFolder(args.source, model=_factory(args.model), run=args.run)
 
 
+def _lines(path: str, option: str) -> list[str]:
+    """The non-empty lines of a UTF-8 text file (an error names the file and the option)."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise ValueError(
+            f"{option} {path}: not UTF-8 text (byte {err.start}: {err.reason}); save it as UTF-8."
+        ) from None
+    except OSError as err:
+        raise ValueError(f"{option} {path}: cannot be read ({err.strerror}).") from None
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def _probe_labels(args: argparse.Namespace) -> list[int] | list[str] | None:
+    if not args.probe_labels:
+        return None
+    labels = _lines(args.probe_labels, "--probe-labels")
+    numeric = all(label.lstrip("-").isdigit() for label in labels)
+    return [int(label) for label in labels] if numeric else labels
+
+
 def _probe(args: argparse.Namespace) -> Probe:
     layers = args.layers.split(",") if args.layers else None
-    options = dict(layers=layers, representation=args.representation)
+    options: dict = dict(layers=layers, representation=args.representation, spatial=args.spatial)
+    labels: Any = _probe_labels(args)
     if args.probe_texts:
         if not args.tokenizer:
             raise ValueError("--probe-texts needs --tokenizer.")
         from transformers import AutoTokenizer
 
-        texts = [t for t in Path(args.probe_texts).read_text().splitlines() if t.strip()]
+        texts = _lines(args.probe_texts, "--probe-texts")
+        if labels is not None and len(labels) != len(texts):
+            raise ValueError(
+                f"--probe-labels {args.probe_labels} has {len(labels)} labels for "
+                f"{len(texts)} probe texts: give one label per text, in order."
+            )
         tokenizer = AutoTokenizer.from_pretrained(args.tokenizer)
-        return Probe.from_texts(texts, tokenizer, max_length=args.max_length, **options)
+        return Probe.from_texts(
+            texts, tokenizer, max_length=args.max_length, labels=labels, **options
+        )
     if not args.probe:
         raise ValueError("give the probe inputs: --probe FILE.safetensors or --probe-texts FILE.")
     from safetensors.torch import load_file
@@ -177,7 +251,9 @@ def _probe(args: argparse.Namespace) -> Probe:
         raise ValueError(
             f"--probe {args.probe}: not a readable safetensors file ({type(err).__name__}: {err})."
         ) from None
-    labels = tensors.pop("labels", None)
+    stored = tensors.pop("labels", None)
+    if labels is None:
+        labels = stored
     if "input_ids" in tensors:
         return Probe(tensors, labels=labels, **options)
     if "inputs" in tensors:
@@ -246,6 +322,8 @@ def run_scan(args: argparse.Namespace) -> int:
         t=args.t,
         dtype=args.dtype,
         dse_method=args.dse_method,
+        errors=args.errors,
+        error_groups=args.error_groups,
     )
     layers = args.layers.split(",") if args.layers else None
     if args.phase_layer and layers and args.phase_layer not in layers:
@@ -253,7 +331,13 @@ def run_scan(args: argparse.Namespace) -> int:
     source, probe = _source(args), _probe(args)
     store = Store(args.store)
     traj = Trajectory(
-        source, probe, store=store, run=args.run, device=args.device, **config.options()
+        source,
+        probe,
+        store=store,
+        run=args.run,
+        device=args.device,
+        start=args.start,
+        **config.options(),
     )
     pending = len(traj.pending())
     skipped = getattr(source, "skipped", [])
@@ -284,7 +368,10 @@ def run_scan(args: argparse.Namespace) -> int:
         return EXIT_ERROR
     table = traj.phase_table(args.phase_layer)
     layer = args.phase_layer or traj.layers[-1]
-    print(f"\nphases of layer {layer} (RankMe: {traj.config.spectrum_kind} convention):")
+    print(
+        f"\nphases of layer {layer} (RankMe: {traj.config.spectrum_kind} convention; the run "
+        f"starts {START_WORDS[traj.start]}):"
+    )
     print(
         table.to_string(index=False, float_format=lambda v: f"{v:+.3f}")
         if len(table)

@@ -379,6 +379,13 @@ class Store:
                 self._conn.execute("INSERT INTO runs VALUES (?, ?)", (run, text))
                 return
             old = json.loads(row[0])
+            if old.get("identity") is None:  # only its start was known: now its source too
+                merged = {**source, **({"start": old["start"]} if "start" in old else {})}
+                self._conn.execute(
+                    "UPDATE runs SET source=? WHERE run=?",
+                    (json.dumps(merged, sort_keys=True, default=str), run),
+                )
+                return
             if old.get("identity") != source.get("identity"):
                 raise ValueError(
                     f"The 'run' argument must name one source per run: run {run!r} in "
@@ -387,11 +394,42 @@ class Store:
                     "run='NAME'), or repscope scan --run NAME), or use another store."
                 )
 
-    def describe_probe(self, fingerprint: str, description: dict[str, Any]) -> None:
-        """Record what a probe is (layers, representation, inputs, labels, texts, tokenizer)."""
+    def set_run_start(self, run: str, start: str) -> None:
+        """Record where ``run`` starts (``"init"``, ``"pretrained"`` or ``"unknown"``): in its
+        source description, which ``repscope.open`` and ``repscope ls`` show. An ``"unknown"``
+        never overwrites a known start."""
         with self._transaction():
+            row = self._conn.execute("SELECT source FROM runs WHERE run=?", (run,)).fetchone()
+            source = json.loads(row[0]) if row is not None else {"identity": None}
+            if source.get("start") == start or (start == "unknown" and "start" in source):
+                return
+            source["start"] = start
+            text = json.dumps(source, sort_keys=True, default=str)
+            if row is None:
+                self._conn.execute("INSERT INTO runs VALUES (?, ?)", (run, text))
+            else:
+                self._conn.execute("UPDATE runs SET source=? WHERE run=?", (text, run))
+
+    def describe_probe(self, fingerprint: str, description: dict[str, Any]) -> None:
+        """Record what a probe is (layers, representation, inputs, labels, texts, tokenizer, and
+        how each layer's output became rows, ``reductions``, as scans learn it)."""
+        with self._transaction():
+            row = self._conn.execute(
+                "SELECT description FROM probes WHERE probe=?", (fingerprint,)
+            ).fetchone()
+            if row is not None:
+                old = json.loads(row[0])
+                found = {**(old.get("reductions") or {}), **(description.get("reductions") or {})}
+                if found == (old.get("reductions") or {}):
+                    return
+                old["reductions"] = found
+                self._conn.execute(
+                    "UPDATE probes SET description=? WHERE probe=?",
+                    (json.dumps(old, default=str), fingerprint),
+                )
+                return
             self._conn.execute(
-                "INSERT OR IGNORE INTO probes VALUES (?, ?)",
+                "INSERT INTO probes VALUES (?, ?)",
                 (fingerprint, json.dumps(description, default=str)),
             )
 

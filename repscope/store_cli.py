@@ -38,8 +38,10 @@ def add_store_commands(commands) -> None:
 
 
 def run_ls(args: argparse.Namespace) -> int:
-    from .catalog import config_summary, describe_source
+    from .catalog import describe_source
     from .catalog import open as open_store
+    from .config import config_summary
+    from .sources.base import START_WORDS
     from .trajectory import layer_order
 
     catalog = open_store(args.store)
@@ -51,7 +53,9 @@ def run_ls(args: argparse.Namespace) -> int:
         measures = sorted(set(traj.metrics.measure))
         scalars = sorted(set(traj.scalars.name))
         print(f"\nrun {run!r}")
-        print(f"  source   {describe_source(catalog.store.run_source(run) or {})}")
+        source = catalog.store.run_source(run) or {}
+        print(f"  source   {describe_source(source)}")
+        print(f"  starts   {START_WORDS[source.get('start', 'unknown')]}")
         probe_info = traj.probe
         inputs = probe_info.n_samples if probe_info.n_samples is not None else "?"
         print(f"  probe    {probe} ({inputs} inputs, {probe_info.representation})")

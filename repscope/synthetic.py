@@ -187,7 +187,9 @@ def synthetic_trajectory(
     classes = rng.integers(0, n_classes, size=n_points)
     inputs = torch.from_numpy(rng.normal(size=(n_points, 4)))
     probe = Probe(inputs, layers=list(layers), labels=classes if labels else None)
-    traj = Trajectory(None, probe, store=store, run=run, fit_range=(2, max(3, n_features // 2)))
+    traj = Trajectory(
+        None, probe, store=store, run=run, start="init", fit_range=(2, max(3, n_features // 2))
+    )
     steps = [0, *log_spaced_steps(n_steps - 1, last=min(10 ** (n_steps / 4), 143_000))]
     key: dict[str, Any] = traj.key()
     ranks = np.arange(1, n_features + 1)
@@ -275,7 +277,12 @@ def replay(trajectory, *, delay: float = 0.5, store=None):
     # with their 2-D points (Trajectory.records() leaves them out)
     records = list(trajectory.store.records(run=trajectory.run, points=True, **trajectory.key()))
     target = Trajectory(
-        None, trajectory.probe, store=store, run=trajectory.run, **vars(trajectory.config)
+        None,
+        trajectory.probe,
+        store=store,
+        run=trajectory.run,
+        start=trajectory.start,
+        **vars(trajectory.config),
     )
     target.expected = len(trajectory.steps)
     target.describe()

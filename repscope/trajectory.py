@@ -14,8 +14,8 @@ Examples
 >>> probe = Probe(torch.randn(64, 6, generator=torch.Generator().manual_seed(0)), layers=["1", "2"])
 >>> traj = Trajectory(CheckpointFolder(folder, model=net), probe, fit_range=(2, 8)).compute(
 ...     progress=False)
->>> traj.metrics.query("measure == 'effective_rank'").shape
-(6, 4)
+>>> traj.metrics.query("measure == 'effective_rank'").shape  # with its error bar's columns
+(6, 7)
 >>> sorted(traj.metrics.step.unique().tolist())
 [0, 10, 100]
 """
@@ -33,7 +33,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .config import MeasureConfig
+from ._validation import check_option
+from .config import MeasureConfig, config_summary
 from .executors import run_contained
 from .phases import Phase, detect_phases
 from .probe import Probe
@@ -44,10 +45,10 @@ from .scan import (
     measure_checkpoint,
     worker_threads,
 )
-from .sources.base import Checkpoint, Source
+from .sources.base import STARTS, Checkpoint, Source
 from .store import Record, Store
 
-METRIC_COLUMNS = ["step", "layer", "measure", "value"]
+METRIC_COLUMNS = ["step", "layer", "measure", "value", "se", "lower", "upper"]
 
 
 class Trajectory:
@@ -69,9 +70,16 @@ class Trajectory:
         ``(model, batch) -> loss`` for the gradient view of a model without its own loss.
     device : str, optional
         Move each model there before probing (e.g. ``"cuda"``).
+    start : {"init", "pretrained", "unknown"}, optional
+        Whether the run's first checkpoint is an initialisation or a trained model (a
+        fine-tune). Default: what the source says (a Trainer folder from its ``config.json``
+        and first step, hub revisions from whether step 0 is among them), else what the store
+        recorded, else ``"unknown"``. The tracing paper's phase names go only to runs that
+        start at ``"init"``. Recorded in the store.
     **measures
         :class:`~repscope.config.MeasureConfig` fields: ``view``, ``kind``, ``fit_range``,
-        ``eps``, ``max_components``, ``dse``, ``sigma``, ``t``.
+        ``eps``, ``max_components``, ``dse``, ``sigma``, ``t``, ``dtype``, ``dse_method``,
+        ``errors``, ``error_groups``.
     """
 
     def __init__(
@@ -83,9 +91,13 @@ class Trajectory:
         run: str | None = None,
         loss_fn: Callable | None = None,
         device: str | None = None,
+        start: str | None = None,
         **measures: Any,
     ):
         self.source, self.probe = source, probe
+        if start is not None:
+            check_option(start, name="start", func="Trajectory", options=STARTS)
+        self._start = start
         self.config = MeasureConfig(**measures)
         self.store = store if isinstance(store, Store) else Store(store or ":memory:")
         self.run = run or getattr(source, "run", None) or "run"
@@ -118,6 +130,8 @@ class Trajectory:
         """
         if self.source is not None and hasattr(self.source, "describe"):
             self.store.describe_run(self.run, self.source.describe())
+        if self._start is not None or self.source is not None:
+            self.store.set_run_start(self.run, self.start)
         describe = getattr(self.probe, "describe", None)
         if describe is not None:
             self.store.describe_probe(self.probe.fingerprint(), describe())
@@ -180,6 +194,8 @@ class Trajectory:
                     on_record(records)
         finally:
             bar.close()
+            if getattr(self.probe, "reductions", None):  # learnt by capturing, in this process
+                self.describe()
         return self
 
     def _store_source_scalars(self) -> None:
@@ -310,8 +326,34 @@ class Trajectory:
             f"(steps: {self.steps}; layers: {self.layers})."
         )
 
+    def __repr__(self) -> str:
+        steps = self.steps
+        span = f"{len(steps)} steps ({steps[0]} … {steps[-1]})" if steps else "no steps yet"
+        layers = self.layers
+        shown = ", ".join(layers[:4]) + (f" … ({len(layers)} in all)" if len(layers) > 4 else "")
+        return (
+            f"<Trajectory {self.run!r}: {span}, layers {shown or 'none yet'}; starts "
+            f"{self.start}; {config_summary(self.config.key())}; store {self.store.path}>"
+        )
+
+    @property
+    def start(self) -> str:
+        """Where the run starts: ``"init"``, ``"pretrained"`` or ``"unknown"`` (the argument,
+        else the source's reading, else the store's record)."""
+        if self._start is not None:
+            return self._start
+        found = getattr(self.source, "start", None)
+        if found in STARTS and found != "unknown":
+            return str(found)
+        recorded = (self.store.run_source(self.run) or {}).get("start")
+        return recorded if recorded in STARTS else "unknown"
+
     def phases(self, layer: str | None = None, **options: Any) -> list[Phase]:
-        """Detected phases of one layer (default: the last) from its RankMe and α curves.
+        """Detected phases of one layer (default: the last) from its RankMe and α curves, with
+        their stored standard errors. The tracing paper's names (warmup collapse,
+        entropy-seeking, compression-seeking) go to a language model's run (a probe of token
+        ids) that starts at initialisation (:attr:`start` ``"init"``); any other run's phases
+        are named by what they show (``"collapse: RankMe ↓, α ↑"``, ``"RankMe ↑, α flat"`` …).
 
         ``options`` go to :func:`repscope.phases.detect_phases`.
         """
@@ -319,27 +361,44 @@ class Trajectory:
         if not layers:
             return []
         layer = layer or layers[-1]
-        rank, alpha = self.curve("effective_rank", layer), self.curve("alpha", layer)
-        common = rank.index.intersection(alpha.index)
+        curves = {
+            name: self.curve(name, layer)
+            for name in ("effective_rank", "alpha", "effective_rank_se", "alpha_se")
+        }
+        common = curves["effective_rank"].index.intersection(curves["alpha"].index)
+        se = {
+            name: curves[name].reindex(common).to_numpy()
+            for name in ("effective_rank_se", "alpha_se")
+        }
+        # the paper's names describe a language model's pre-training from initialisation
+        language = getattr(self.probe, "input_kind", None) == "tokens"
+        options.setdefault("from_init", self.start == "init" and language)
         return detect_phases(
-            common.to_numpy(), rank[common].to_numpy(), alpha[common].to_numpy(), **options
+            common.to_numpy(),
+            curves["effective_rank"][common].to_numpy(),
+            curves["alpha"][common].to_numpy(),
+            rankme_se=se["effective_rank_se"],
+            alpha_se=se["alpha_se"],
+            **options,
         )
 
     def phase_table(self, layer: str | None = None, **options: Any) -> pd.DataFrame:
-        """:meth:`phases` as a table: phase, first and last step, RankMe and α change."""
+        """:meth:`phases` as a table: the phase's name, what the numbers did (``label``), its
+        first and last step, the changes of RankMe (relative and absolute) and of α (absolute
+        and relative) from its first to its last checkpoint, and both in noise units (``z``)."""
+        columns = [
+            "rankme_rel_change",
+            "rankme_abs_change",
+            "alpha_abs_change",
+            "alpha_rel_change",
+            "rankme_z",
+            "alpha_z",
+        ]
         rows = [
-            (
-                p.name,
-                p.start_step,
-                p.end_step,
-                p.evidence["rankme_change"],
-                p.evidence["alpha_change"],
-            )
+            (p.name, p.label, p.start_step, p.end_step, *(p.evidence[c] for c in columns))
             for p in self.phases(layer, **options)
         ]
-        return pd.DataFrame(
-            rows, columns=["phase", "start_step", "end_step", "rankme_change", "alpha_change"]
-        )
+        return pd.DataFrame(rows, columns=["phase", "label", "start_step", "end_step", *columns])
 
 
 def natural_key(name: str) -> tuple:
@@ -361,6 +420,9 @@ def layer_order(names: Iterable[str], preferred: Iterable[str] | None = None) ->
     names = set(names)
     first = [n for n in (preferred or ()) if n in names]
     return first + sorted(names - set(first), key=natural_key)
+
+
+_ERROR_SUFFIXES = ("_se", "_lo", "_hi")
 
 
 class _Reader:
@@ -403,12 +465,26 @@ class _Reader:
         with self._lock:
             self._refresh()
             if self._metrics is None:
-                rows = [
-                    (r.step, r.layer, name, value)
-                    for r in self._current
-                    if r.status == "ok"
-                    for name, value in r.measures.items()
-                ]
+                rows = []
+                nan = float("nan")
+                for r in self._current:
+                    if r.status != "ok":
+                        continue
+                    m = r.measures
+                    for name, value in m.items():
+                        if name.endswith(_ERROR_SUFFIXES) and name.rsplit("_", 1)[0] in m:
+                            continue  # a part of another measure's error bar: its columns
+                        rows.append(
+                            (
+                                r.step,
+                                r.layer,
+                                name,
+                                value,
+                                m.get(f"{name}_se", nan),
+                                m.get(f"{name}_lo", nan),
+                                m.get(f"{name}_hi", nan),
+                            )
+                        )
                 frame = pd.DataFrame(rows, columns=METRIC_COLUMNS)
                 self._metrics = frame.sort_values(
                     ["step", "layer", "measure"], kind="stable"

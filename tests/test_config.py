@@ -58,15 +58,22 @@ def test_a_key_is_readable_and_names_its_configuration():
         "dse": True,
         "sigma": "median",
         "t": 2.0,
+        "errors": "jackknife",
+        "error_groups": 10,
     }
     restored = MeasureConfig.from_key(config.key())
     assert restored.key() == config.key() and restored.fit_range == (2, 30)
 
 
 def test_old_keys_are_rewritten_to_todays_rule():
-    assert current_key(old_key()) == MeasureConfig().key()
-    assert current_key(old_key(sigma=5.0)) == MeasureConfig().key()  # σ without DSE: no effect
-    assert current_key(old_key(dse=True, sigma=5.0)) == MeasureConfig(dse=True, sigma=5.0).key()
+    """Keys from before error bars existed name rows without them: errors="none"."""
+    plain = MeasureConfig(errors="none")
+    assert current_key(old_key()) == plain.key()
+    assert current_key(old_key(sigma=5.0)) == plain.key()  # σ without DSE: no effect
+    assert (
+        current_key(old_key(dse=True, sigma=5.0))
+        == MeasureConfig(dse=True, sigma=5.0, errors="none").key()
+    )
     assert current_key("not json") == "not json"
 
 
@@ -138,8 +145,8 @@ def test_a_schema_2_store_keeps_its_rows_under_the_new_keys(tmp_path):
     conn.commit()
     conn.close()
     with Store(path) as store:
-        plain = list(store.records(run="r", params=MeasureConfig().key()))
-        with_dse = list(store.records(run="r", params=MeasureConfig(dse=True).key()))
+        plain = list(store.records(run="r", params=MeasureConfig(errors="none").key()))
+        with_dse = list(store.records(run="r", params=MeasureConfig(dse=True, errors="none").key()))
     assert [(r.step, r.measures) for r in plain] == [(1, {"effective_rank": 2.5})]
     assert [(r.step, r.measures) for r in with_dse] == [(2, {"dse": 4.0})]
     conn = sqlite3.connect(path)
@@ -151,6 +158,23 @@ def test_a_schema_2_store_keeps_its_rows_under_the_new_keys(tmp_path):
 def test_bad_options_still_raise_in_the_grammar(field):
     with pytest.raises(ValueError, match=rf"^The '{field}' argument of MeasureConfig must be"):
         MeasureConfig(**{field: "nope"})
+
+
+def test_error_bars_put_their_method_and_size_in_the_key():
+    """In the key whenever they are computed (at their defaults too), never otherwise: rows
+    stored before error bars existed answer under errors="none"."""
+    on, off = json.loads(MeasureConfig().key()), json.loads(MeasureConfig(errors="none").key())
+    assert (on["errors"], on["error_groups"]) == ("jackknife", 10)
+    assert "errors" not in off and "error_groups" not in off
+    assert json.loads(MeasureConfig(error_groups=20).key())["error_groups"] == 20
+    assert MeasureConfig(errors="none", error_groups=20).key() == MeasureConfig(errors="none").key()
+    weights = json.loads(MeasureConfig(view="weights").key())  # no probe inputs to resample
+    assert "errors" not in weights
+    assert MeasureConfig.from_key(MeasureConfig(errors="none").key()).errors == "none"
+    with pytest.raises(ValueError, match="'errors' argument of MeasureConfig must be one of"):
+        MeasureConfig(errors="bootstrap")
+    with pytest.raises(ValueError, match="'error_groups' argument of MeasureConfig"):
+        MeasureConfig(error_groups=1)
 
 
 def test_dtype_and_dse_method_leave_the_default_key_unchanged():

@@ -33,9 +33,9 @@ def stored_names(traj):
 
 def test_every_stored_value_is_a_registered_measure_or_part_of_one(scanned):
     names = stored_names(scanned(dse=True, sigma="median"))
-    assert (
-        names
-        == {
+    # α's error bar needs 16 inputs per feature: this probe has fewer
+    assert names == (
+        {
             "effective_rank",
             "alpha",
             "dse",
@@ -45,7 +45,7 @@ def test_every_stored_value_is_a_registered_measure_or_part_of_one(scanned):
             "numerical_rank",
         }
         | hidden_values()
-    )
+    ) - {"alpha_se", "alpha_lo", "alpha_hi"}
     assert names <= set(MEASURES) | hidden_values()
 
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from repscope.probe import Probe, ProbeError, default_layers
+from repscope.probe import Probe, ProbeError, ProbeWarning, default_layers
 
 from .models import TinySeqModel
 
@@ -74,11 +74,63 @@ def test_default_layers_are_the_blocks(model):
     assert list(Probe(ids).capture(model)) == ["blocks.0", "blocks.1", "blocks.2"]
 
 
-def test_plain_tensor_inputs_are_flattened_per_sample():
+def test_feature_maps_are_flattened_by_default_and_said_so():
     net = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.ReLU())
     x = torch.randn(5, 1, 6, 6)
-    got = Probe(x, layers=["0"]).capture(net)["0"]
+    probe = Probe(x, layers=["0"])
+    with pytest.warns(
+        ProbeWarning, match=r"'0' outputs a feature map \(N × 2 × 4 × 4\).*flattened"
+    ):
+        got = probe.capture(net)["0"]
     torch.testing.assert_close(got, net[0](x).detach().reshape(5, -1))
+    assert probe.reductions["0"] == "flattened from N × 2 × 4 × 4 to 32 features"
+    assert probe.describe()["reductions"] == probe.reductions
+
+
+@pytest.mark.parametrize(("spatial", "pool"), [("mean", torch.mean), ("max", torch.amax)])
+def test_feature_maps_can_be_pooled_over_space(spatial, pool):
+    net = torch.nn.Sequential(torch.nn.Conv2d(1, 3, 3), torch.nn.ReLU())
+    x = torch.randn(5, 1, 6, 6)
+    probe = Probe(x, layers=["0"], spatial=spatial)
+    got = probe.capture(net)["0"]  # no warning: the reduction was chosen
+    torch.testing.assert_close(got, pool(net[0](x).detach(), dim=(2, 3)))
+    assert probe.reductions["0"].startswith(f"{spatial}-pooled over space")
+    assert probe.fingerprint() != Probe(x, layers=["0"]).fingerprint()
+
+
+def test_first_token_is_an_encoders_cls():
+    emb = torch.nn.Embedding(30, 4)
+    ids = torch.randint(0, 30, (6, 5))
+    mask = torch.ones_like(ids)
+    mask[:2, 3:] = 0
+    probe = Probe({"input_ids": ids, "attention_mask": mask}, layers=["0"], representation="first")
+
+    class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.add_module("0", emb)
+
+        def forward(self, input_ids, attention_mask):
+            return getattr(self, "0")(input_ids)
+
+    got = probe.capture(Net())["0"]
+    torch.testing.assert_close(got, emb(ids[:, 0]).detach())
+
+
+def test_texts_that_end_in_the_separator_warn_for_last_token():
+    class Tok:
+        pad_token, eos_token, sep_token, sep_token_id = "[PAD]", "[SEP]", "[SEP]", 2
+        name_or_path = "toy-bert"
+
+        def __call__(self, texts, **kw):
+            ids = torch.tensor([[1, 5, 6, 2, 0], [1, 7, 2, 0, 0]])
+            return {"input_ids": ids, "attention_mask": (ids != 0).long()}
+
+    with pytest.warns(
+        ProbeWarning, match=r"100% of the probe texts end with the separator \[SEP\]"
+    ):
+        Probe.from_texts(["a b", "c"], Tok(), max_length=5)
+    Probe.from_texts(["a b", "c"], Tok(), max_length=5, representation="first")  # no warning
 
 
 def test_unknown_layer_lists_the_valid_names(model):
@@ -121,7 +173,8 @@ def test_capture_runs_without_autograd(model):
     [
         (dict(inputs=torch.zeros(1, 3)), "inputs"),
         (dict(inputs={"ids": torch.zeros(2, 3)}), "inputs"),
-        (dict(inputs=torch.zeros(4, 3), representation="first"), "representation"),
+        (dict(inputs=torch.zeros(4, 3), representation="cls"), "representation"),
+        (dict(inputs=torch.zeros(4, 3), spatial="avg"), "spatial"),
         (dict(inputs=torch.zeros(4, 3), batch_size=0), "batch_size"),
         (dict(inputs=torch.zeros(4, 3), labels=np.arange(3)), "labels"),
     ],

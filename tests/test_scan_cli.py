@@ -213,6 +213,59 @@ def test_help_documents_every_option():
             assert action.help, action.option_strings
 
 
+def test_help_says_each_default_once():
+    parser = build_parser()
+    sub = parser._subparsers._group_actions[0].choices["scan"]
+    for action in sub._actions:
+        help_text = sub._get_formatter()._expand_help(action) if action.help else ""
+        assert help_text.count("default") <= 1, (action.option_strings, help_text)
+        assert "(default: None)" not in help_text and "(default: False)" not in help_text
+    text = " ".join(sub.format_help().split())
+    assert "tokens per probe text (default: 64)" in text
+    assert "(default: every block) (default" not in text
+
+
+def test_probe_labels_and_a_file_that_is_not_utf8_name_the_file(tmp_path):
+    texts = tmp_path / "probe.txt"
+    texts.write_bytes(b"caf\xe9 au lait\n")  # Latin-1, not UTF-8
+    folder = tmp_path / "ckpts"
+    folder.mkdir()
+    save_mlp_checkpoints(folder, [0, 1])
+    done = scan(
+        folder,
+        "--model",
+        "tests.models:mlp",
+        "--probe-texts",
+        texts,
+        "--tokenizer",
+        "x",
+        "--store",
+        tmp_path / "s.sqlite",
+        "--no-progress",
+    )
+    assert done.returncode == 1
+    assert f"--probe-texts {texts}: not UTF-8 text (byte 3" in done.stderr, done.stderr
+    texts.write_text("one\ntwo\nthree\n")
+    labels = tmp_path / "labels.txt"
+    labels.write_text("a\nb\n")
+    done = scan(
+        folder,
+        "--model",
+        "tests.models:mlp",
+        "--probe-texts",
+        texts,
+        "--probe-labels",
+        labels,
+        "--tokenizer",
+        "x",
+        "--store",
+        tmp_path / "s.sqlite",
+        "--no-progress",
+    )
+    assert done.returncode == 1
+    assert f"--probe-labels {labels} has 2 labels for 3 probe texts" in done.stderr, done.stderr
+
+
 def test_scan_of_hub_revisions_offline(tmp_path, hub_cache):  # noqa: F811
     ids = torch.randint(0, 64, (24, 10), generator=torch.Generator().manual_seed(1))
     probe_path = tmp_path / "probe.safetensors"

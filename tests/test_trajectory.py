@@ -48,15 +48,27 @@ def test_metrics_equal_the_geometry_of_each_checkpoint(folder, probe):
         progress=False
     )
     m = traj.metrics
-    assert list(m.columns) == ["step", "layer", "measure", "value"]
+    assert list(m.columns) == ["step", "layer", "measure", "value", "se", "lower", "upper"]
+    assert not m.measure.str.endswith(("_se", "_lo", "_hi")).any()  # columns, not rows
     for step in STEPS:
         for layer in LAYERS:
             acts = activations(states[step], probe.inputs[""], layer)
-            rows = m[(m.step == step) & (m.layer == layer)].set_index("measure").value
+            table = m[(m.step == step) & (m.layer == layer)].set_index("measure")
+            rows = table.value
             assert rows["effective_rank"] == pytest.approx(geometry.effective_rank(acts), rel=1e-6)
             assert rows["alpha"] == pytest.approx(
                 geometry.alpha_req(acts, fit_range=FIT).alpha, rel=1e-6
             )
+            intervals = geometry.spectral_intervals(acts, fit_range=FIT)
+            n, d = acts.shape
+            # α's interval needs 16 inputs per feature (measure_registry.ALPHA_INPUTS_PER_FEATURE)
+            assert np.isnan(table.loc["alpha", "se"]) == (n < 16 * d)
+            for name in ("effective_rank", "alpha")[: 1 + (n >= 16 * d)]:
+                iv = intervals[name]
+                assert table.loc[name, "se"] == pytest.approx(iv.se, rel=1e-6)
+                assert table.loc[name, "lower"] == pytest.approx(iv.lower, rel=1e-6)
+                assert table.loc[name, "upper"] == pytest.approx(iv.upper, rel=1e-6)
+            assert np.isnan(table.loc["participation_ratio", "se"])  # no error bar of its own
             np.testing.assert_allclose(
                 traj.spectrum(step, layer),
                 geometry.spectrum(acts).eigenvalues(),

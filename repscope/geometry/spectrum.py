@@ -121,7 +121,7 @@ ONE_THREAD_EIGH_MAX = 2048
 
 
 @contextlib.contextmanager
-def _eigh_threads(matrix: torch.Tensor) -> Iterator[None]:
+def eigh_threads(matrix: torch.Tensor) -> Iterator[None]:
     """One torch thread for a CPU ``eigvalsh`` of side <= :data:`ONE_THREAD_EIGH_MAX`.
 
     ``torch.set_num_threads`` acts on the calling thread's OpenMP pool; it is restored after.
@@ -163,7 +163,7 @@ def _scaled_eigenvalues(data: torch.Tensor, *, center: bool) -> tuple[torch.Tens
     n, d = data.shape[-2:]
     gram = data.mT @ data if d <= n else data @ data.mT
     del data  # the centred copy is not needed by the eigendecomposition
-    with _eigh_threads(gram):
+    with eigh_threads(gram):
         eig = torch.linalg.eigvalsh(gram)
     return eig.flip(-1).clamp_min_(0), scale.reshape(-1)
 

@@ -13,6 +13,15 @@ from .loading import CheckpointError, load_state_dict
 
 ModelFactory = Callable[[], torch.nn.Module]
 
+#: Where a run starts: at initialisation, from a trained model (a fine-tune), or not known.
+STARTS = ("init", "pretrained", "unknown")
+#: How each start reads in a sentence (``repscope ls``, ``repscope.open``, a scan's report).
+START_WORDS = {
+    "init": "at initialisation",
+    "pretrained": "from a trained model",
+    "unknown": "from an unknown point (say --start init or pretrained)",
+}
+
 
 class Checkpoint:
     """One checkpoint of a run. Loading is lazy: nothing is read until :meth:`load`.

@@ -10,8 +10,9 @@ from typing import Any
 
 import torch
 
-from .._validation import RepscopeWarning, describe, fail, warn
+from .._validation import RepscopeWarning, check_option, describe, fail, warn
 from .base import (
+    STARTS,
     Checkpoint,
     FileCheckpoint,
     ModelFactory,
@@ -28,6 +29,17 @@ _STEP = re.compile(
 _NUMBER = re.compile(r"\d+")
 #: Training scalars read from a Trainer's ``log_history`` (besides every ``eval_*`` metric).
 TRAINER_SCALARS = ("loss", "learning_rate", "grad_norm")
+
+
+def is_training_scalar(name: str, value: Any) -> bool:
+    """Whether a Trainer log entry is a training scalar the widgets draw: the loss, learning
+    rate, gradient norm and the ``eval_*`` metrics, not the timing (``*_runtime``,
+    ``*_per_second``) nor anything that is not a number. The scan and the live callback both
+    keep what this keeps."""
+    wanted = name in TRAINER_SCALARS or (
+        name.startswith("eval_") and "runtime" not in name and "per_second" not in name
+    )
+    return wanted and isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def step_from_name(name: str) -> int | None:
@@ -86,19 +98,31 @@ class TrainerCheckpoint(Checkpoint):
         if any(p.suffix != ".safetensors" for p in paths):
             load_state_dicts(paths)  # pickles are refused here, before transformers opens them
         # A transformers model: its loader maps on-disk tensor names to the module's.
-        from .hub import auto_model_class
+        from .hub import auto_model_class, quiet_loading
 
         try:
             # a transformers model class, either way (the template has save_pretrained)
             cls: Any = type(template) if template is not None else auto_model_class(self.folder)
             extra = {"config": template.config} if template is not None else {}
-            return cls.from_pretrained(
-                self.folder, **extra, use_safetensors=paths[0].suffix == ".safetensors"
-            ).eval()
+            with quiet_loading():
+                return cls.from_pretrained(
+                    self.folder, **extra, use_safetensors=paths[0].suffix == ".safetensors"
+                ).eval()
         except Exception as err:
             raise CheckpointError(
                 f"{self.folder}: transformers could not load it ({err})."
             ) from None
+
+
+def pretrained_name(folder: Path) -> str | None:
+    """The model a Trainer checkpoint was fine-tuned from: its ``config.json``'s
+    ``_name_or_path`` (set by ``from_pretrained``; empty for a model built from a config), or
+    ``None``."""
+    try:
+        name = json.loads((folder / "config.json").read_text()).get("_name_or_path")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return name if isinstance(name, str) and name.strip() else None
 
 
 def _trainer_step(folder: Path) -> int | None:
@@ -125,6 +149,8 @@ class CheckpointFolder:
         module-level function (not a lambda) to scan with a process pool.
     run : str, optional
         The run's name in the store; default the folder's name.
+    start : {"init", "pretrained", "unknown"}, optional
+        Where the run starts, when you know better than the folder (see :attr:`start`).
 
     Notes
     -----
@@ -143,9 +169,17 @@ class CheckpointFolder:
     """
 
     def __init__(
-        self, path: str | Path, *, model: ModelFactory | None = None, run: str | None = None
+        self,
+        path: str | Path,
+        *,
+        model: ModelFactory | None = None,
+        run: str | None = None,
+        start: str | None = None,
     ):
         self.path = Path(path)
+        if start is not None:
+            check_option(start, name="start", func="CheckpointFolder", options=STARTS)
+        self._start = start
         if not self.path.is_dir():
             fail(
                 "path", "CheckpointFolder", "an existing folder of checkpoints", describe(str(path))
@@ -229,6 +263,19 @@ class CheckpointFolder:
     def __len__(self) -> int:
         return len(self.checkpoints)
 
+    @property
+    def start(self) -> str:
+        """Where the run starts, as the folder tells: ``"pretrained"`` when its first checkpoint
+        is a trained model — a Trainer ``config.json`` whose ``_name_or_path`` names the model it
+        was loaded from (``from_pretrained``), or a first step above 0 — else ``"unknown"`` (a
+        step-0 file may be an initialisation or not: say so with ``start="init"``)."""
+        if self._start is not None:
+            return self._start
+        first = self.checkpoints[0]
+        if isinstance(first, TrainerCheckpoint) and pretrained_name(first.folder):
+            return "pretrained"
+        return "pretrained" if first.step > 0 else "unknown"
+
     def describe(self) -> dict[str, str | None]:
         """The run's source as the store records it; ``identity`` (the folder's absolute path
         and the model factory) keeps two sources from mixing under one run name."""
@@ -266,9 +313,6 @@ def _log_history(path: Path) -> list[tuple[int, str, float]]:
         if not isinstance(step, int):
             continue
         for name, value in entry.items():
-            wanted = name in TRAINER_SCALARS or (
-                name.startswith("eval_") and "runtime" not in name and "per_second" not in name
-            )
-            if wanted and isinstance(value, (int, float)) and not isinstance(value, bool):
+            if is_training_scalar(name, value):
                 out.append((step, name, float(value)))
     return out

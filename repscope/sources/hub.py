@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -27,6 +28,21 @@ def _transformers():
             "Loading Hugging Face models needs the 'hf' extra: pip install 'repscope[hf]'"
         ) from None
     return transformers
+
+
+@contextlib.contextmanager
+def quiet_loading() -> Iterator[None]:
+    """transformers' own progress bars off while a checkpoint loads (``Loading weights`` per
+    checkpoint would interleave with the scan's bar), restored after."""
+    from transformers.utils import logging as hf_logging
+
+    was = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was:
+            hf_logging.enable_progress_bar()
 
 
 def auto_model_class(config_dir: str | Path | None = None, config: dict | None = None) -> Any:
@@ -83,7 +99,8 @@ class HubCheckpoint(Checkpoint):
         transformers = _transformers()
         cls = self.model_class or transformers.AutoModelForCausalLM
         try:
-            model = cls.from_pretrained(self.repo_id, revision=self.revision, **self.kwargs)
+            with quiet_loading():
+                model = cls.from_pretrained(self.repo_id, revision=self.revision, **self.kwargs)
         except Exception as err:
             raise CheckpointError(
                 f"{self.name}: could not be loaded ({type(err).__name__}: "
@@ -211,6 +228,12 @@ class HubRevisions:
             HubCheckpoint(s, repo_id, revision.format(step=s), model_class, from_pretrained)
             for s in steps
         ]
+
+    @property
+    def start(self) -> str:
+        """``"init"`` when step 0 (a hub model's initialisation, as Pythia's ``step0``) is the
+        first revision, else ``"pretrained"``."""
+        return "init" if self.checkpoints and self.checkpoints[0].step == 0 else "pretrained"
 
     def describe(self) -> dict[str, str | None]:
         """The run's source as the store records it (``identity``: the hub id)."""

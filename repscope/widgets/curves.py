@@ -20,24 +20,24 @@ if TYPE_CHECKING:
 
 
 def phase_records(run: RunData, layer: str) -> list[dict[str, Any]]:
-    """The phases of ``layer`` (from the run's first checkpoints on) as the front end draws
-    them: first and last step, name, and a sentence with the evidence."""
+    """The phases of ``layer`` as the front end draws them: first and last step, name, what
+    the numbers did, and a sentence with the evidence (changes and their size in noise units)."""
     out = []
     for p in run.phases(layer):
         ev = p.evidence
-        parts = []
-        if "rankme_change" in ev:
-            parts.append(f"RankMe {ev['rankme_change']:+.0%}")
-        if "alpha_change" in ev:
-            parts.append(f"α {ev['alpha_change']:+.3f}")
+        description = (
+            f"{p.name}, steps {p.start_step}–{p.end_step}: RankMe "
+            f"{ev['rankme_rel_change']:+.0%} ({ev['rankme_z']:+.1f} noise levels), α "
+            f"{ev['alpha_abs_change']:+.3f} ({ev['alpha_z']:+.1f})"
+        )
         out.append(
             {
                 "start": int(p.start_step),
                 "end": int(p.end_step),
                 "name": p.name,
                 "label": p.name,
-                "description": f"{p.name}, steps {p.start_step}–{p.end_step}"
-                + (f": {', '.join(parts)}" if parts else ""),
+                "kind": p.kind,
+                "description": description,
             }
         )
     return out

@@ -19,7 +19,7 @@ import numpy as np
 from .._validation import describe, fail
 from ..geometry.projection import align_sequence
 from ..measure_registry import MEASURES, hidden_values
-from ..phases import Phase, detect_phases
+from ..phases import Phase
 from ..scan import WHOLE_CHECKPOINT
 from ..store import Record
 from ..trajectory import layer_order
@@ -162,13 +162,12 @@ class RunData:
         return layer in self._phases
 
     def phases(self, layer: str) -> list[Phase]:
-        """Phases detected on ``layer``'s RankMe and α (none if the curves are too short)."""
+        """The trajectory's phases of ``layer`` (:meth:`Trajectory.phases
+        <repscope.trajectory.Trajectory.phases>`: its error bars, where the run starts)."""
         if layer not in self._phases:
-            rank, alpha = self.curve(layer, "effective_rank"), self.curve(layer, "alpha")
-            keep = np.isfinite(rank) & np.isfinite(alpha)
             try:
-                self._phases[layer] = detect_phases(self.steps[keep], rank[keep], alpha[keep])
-            except ValueError as err:  # too few checkpoints to segment
+                self._phases[layer] = self.trajectory.phases(layer)
+            except ValueError as err:  # curves the detector refuses
                 self._phases[layer], self.phase_errors[layer] = [], str(err)
         return self._phases[layer]
 
@@ -238,11 +237,18 @@ def display_name(name: str) -> str:
     return measure.display if measure is not None else SCALAR_NAMES.get(name) or name
 
 
+def is_timing(name: str) -> bool:
+    """A Trainer's timing log (``train_runtime``, ``eval_samples_per_second``, ``total_flos``):
+    not a training scalar to draw (older stores kept some)."""
+    return "runtime" in name or "per_second" in name or name == "total_flos"
+
+
 def _scalars(trajectory: Any, exclude: set[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """The run's training scalars by name: ``(steps, values)``, finite values only."""
+    """The run's training scalars by name: ``(steps, values)``, finite values only, timing
+    left out."""
     table: dict[str, list[tuple[int, float]]] = {}
     for step, name, value in trajectory.store.scalars(trajectory.run):
-        if name not in exclude and np.isfinite(value):
+        if name not in exclude and not is_timing(name) and np.isfinite(value):
             table.setdefault(name, []).append((step, value))
     known = [n for n in SCALAR_NAMES if n in table]
     return {

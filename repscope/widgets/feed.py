@@ -156,10 +156,17 @@ class Feed:
         runs = []
         for run in self.runs:
             names = list(run.measures)
-            values = np.full((len(names), len(run.layers), len(run.steps)), np.nan, np.float32)
+            shape = (len(names), len(run.layers), len(run.steps))
+            values = np.full(shape, np.nan, np.float32)
+            lower, upper = np.full(shape, np.nan, np.float32), np.full(shape, np.nan, np.float32)
             for m, name in enumerate(names):
                 for row, layer in enumerate(run.layers):
                     values[m, row] = run.curve(layer, name)
+                    lower[m, row] = run.curve(layer, f"{name}_lo")
+                    upper[m, row] = run.curve(layer, f"{name}_hi")
+            table: dict[str, Any] = {"names": names, "values": values}
+            if np.isfinite(lower).any():  # error bars: a band around each curve
+                table.update(lower=lower, upper=upper)
             panels = {}
             for p in self.panels:
                 data = p.run_data(run, self)
@@ -174,7 +181,7 @@ class Feed:
                     "expected": run.expected,
                     "live": run.live,
                     "curves": self.curves(run),
-                    "measures": {"names": names, "values": values},
+                    "measures": table,
                     "failed": {str(k): v for k, v in run.failed.items()},
                     "notes": self.notes(run),
                     "panels": panels,

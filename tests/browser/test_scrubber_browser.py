@@ -253,6 +253,9 @@ def test_axes_controls_and_spectrum_read_well(server, browser, tmp_path, expecte
             ]
             assert min(exponents) > -10, ylabels  # not stretched down to 1e-19
             assert page.locator(".rs-panel-spectrum .rs-floor-marks").count() == 1
+            # error bars: the curves of RankMe and α carry their band
+            assert page.locator(".rs-panel-curves path.rs-band").count() >= 1
+            assert "band: 90 % interval" in view.text(page, ".rs-panel-curves .rs-row-title")
             assert "below the numerical floor" in view.text(
                 page, ".rs-panel-spectrum .rs-panel-note"
             )

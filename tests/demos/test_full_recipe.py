@@ -36,7 +36,7 @@ def test_make_demo_prints_all_three_phases_in_order(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     rows = re.findall(
         r"^\s*(warmup collapse|entropy-seeking|compression-seeking)\s+"
-        r"(\d+)\s+(\d+)\s+(-?[\d.]+)\s+(-?[\d.]+)\s*$",
+        r"RankMe \S, α \S+\s+(\d+)\s+(\d+)\s+(-?[\d.]+)\s+(-?[\d.]+)\s*$",
         done.stdout,
         re.M,
     )

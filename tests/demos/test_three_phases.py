@@ -7,6 +7,7 @@ runs ``repscope demo three-phases`` exactly as ``make demo`` does) shows all thr
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -156,12 +157,14 @@ def test_small_demo_finds_warmup_collapse_then_entropy_seeking(demo):
     table = demo.facts["phases"]
     assert table.phase.tolist()[:2] == ["warmup collapse", "entropy-seeking"], table
     collapse, rise = table.iloc[0], table.iloc[1]
-    assert collapse.rankme_change < -0.3 and collapse.alpha_change > 0.3
-    assert rise.rankme_change > 0.3 and rise.alpha_change < -0.3
+    assert collapse.rankme_rel_change < -0.3 and collapse.alpha_abs_change > 0.3
+    assert rise.rankme_rel_change > 0.3 and rise.alpha_abs_change < -0.3
+    assert collapse.label == "RankMe ↓, α ↑" and rise.label == "RankMe ↑, α ↓"
+    assert collapse.start_step == 0  # the whole monotone fall, from initialisation
     assert collapse.end_step == rise.start_step  # the bands meet …
     rank = demo.trajectory.curve("effective_rank", three_phases.LAYER)
     assert collapse.end_step == rank.idxmin()  # … at the trough
-    assert collapse.rankme_change == pytest.approx(rank.min() / rank[collapse.start_step] - 1)
+    assert collapse.rankme_rel_change == pytest.approx(rank.min() / rank[collapse.start_step] - 1)
 
 
 def test_small_demo_records_what_the_model_learns(demo, lang):
@@ -193,3 +196,10 @@ def test_a_live_run_returns_at_once_and_ends_where_a_plain_run_does(demo, tmp_pa
     )
     assert live.facts["phases"].phase.tolist() == demo.facts["phases"].phase.tolist()
     scrubber.stop()
+
+
+def test_training_shows_its_progress_with_the_loss_and_the_time_left(lang, capsys):
+    three_phases.train(lang, 30, 0, lambda step, net, scalars: None, progress=True)
+    err = capsys.readouterr().err
+    assert "train three-phases" in err and "30/30" in err and "loss=" in err
+    assert re.search(r"<\d\d:\d\d", err)  # tqdm's estimate of the time left

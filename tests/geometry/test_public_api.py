@@ -31,10 +31,12 @@ CALLS = {
     "diffusion_operator": lambda x, **kw: geometry.diffusion_operator(x, **kw),
     "resolve_sigma": lambda x, **kw: geometry.resolve_sigma(x, **kw),
     "principal_coordinates": lambda x, **kw: geometry.principal_coordinates(x, **kw),
+    "spectral_intervals": lambda x, **kw: geometry.spectral_intervals(x, fit_range=(2, 6), **kw),
+    "dse_interval": lambda x, **kw: geometry.dse_interval(x, groups=2, **kw),
 }
 
-# dse_from_eigenvalues takes eigenvalues, not data: walked separately below.
-EIGENVALUE_FUNCTIONS = {"dse_from_eigenvalues"}
+# dse_from_eigenvalues takes eigenvalues, jackknife_interval values: walked separately below.
+EIGENVALUE_FUNCTIONS = {"dse_from_eigenvalues", "jackknife_interval"}
 
 
 def _rows(x):
@@ -51,6 +53,13 @@ def _public_functions():
 
 def test_every_public_function_is_walked():
     assert set(CALLS) | EIGENVALUE_FUNCTIONS == set(_public_functions())
+
+
+def test_jackknife_interval_rejects_bad_input_in_the_grammar():
+    with pytest.raises(ValueError, match=GRAMMAR.format(arg="left_out", func="jackknife_interval")):
+        geometry.jackknife_interval(1.0, [1.0])
+    with pytest.raises(ValueError, match=GRAMMAR.format(arg="level", func="jackknife_interval")):
+        geometry.jackknife_interval(1.0, [1.0, 2.0], level=1.5)
 
 
 def test_dse_from_eigenvalues_rejects_bad_input_in_the_grammar():
@@ -157,7 +166,8 @@ def test_options_are_keyword_only():
     for name in _public_functions():
         params = inspect.signature(getattr(geometry, name)).parameters.values()
         positional = [p.name for p in params if p.kind is p.POSITIONAL_OR_KEYWORD]
-        assert positional in (["x"], ["x", "y"], ["x", "labels"], ["eigenvalues"]), (
+        allowed = (["x"], ["x", "y"], ["x", "labels"], ["eigenvalues"], ["estimate", "left_out"])
+        assert positional in allowed, (
             name,
             positional,
         )

@@ -147,3 +147,36 @@ def test_the_store_opens_in_the_widget_and_exports(run, tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert {2, 4, 6} <= set(exported_steps(out))
+
+
+def test_where_the_run_starts_is_read_and_recorded(run):
+    """Both Trainer runs train a model built from a config. The live callback sees it at step
+    0: an initialisation. The scan's folder starts at checkpoint-2: a trained model."""
+    _, root, _, live, _, _ = run
+    live.wait()
+    assert live.trajectory.start == "init"
+    assert repscope.open(root / "live.sqlite").trajectory().start == "init"
+    scanned = repscope.open(root / "run.sqlite")
+    assert scanned.trajectory().start == "pretrained"
+    assert "starts from a trained model" in repr(scanned)
+    listed = subprocess.run(
+        [sys.executable, "-m", "repscope", "ls", str(root / "run.sqlite")],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
+    assert "starts   from a trained model" in listed.stdout, listed.stdout
+
+
+def test_the_live_callback_and_the_scan_keep_the_same_training_scalars(run):
+    _, root, _, live, _, _ = run
+    live.wait()
+    scanned = set(repscope.open(root / "run.sqlite").trajectory().scalars.name)
+    observed = set(live.trajectory.scalars.name)
+    assert scanned == observed == {"loss", "learning_rate", "grad_norm"}
+
+
+def test_transformers_loading_bars_stay_out_of_a_scan(run):
+    *_, scan = run
+    assert "Loading weights" not in scan.stderr and "it/s" not in scan.stderr, scan.stderr

@@ -104,7 +104,8 @@ export function createLines(box, spec, view) {
       leftAxis(g, { y, x0: left, ticks: ticks.map((value, i) => ({ value, label: labels[i] })), gridRight: width - right, lo: top, hi: bottom });
       const last = k === rows.length - 1;
       bottomAxis(g, { x, y: bottom, ticks: stepTicks(frame.steps[0] ?? 0, frame.steps[frame.steps.length - 1] ?? 1, width - left - right), labels: last, lo: left, hi: width - right });
-      svg("text", { x: left, y: top - 6, class: "rs-row-title" }, g, row.label);
+      const banded = series.some((s) => s.lower && s.upper && Array.from(s.lower).some(Number.isFinite));
+      svg("text", { x: left, y: top - 6, class: "rs-row-title" }, g, banded ? `${row.label}  ·  band: 90 % interval over the probe inputs` : row.label);
       for (const s of series) {
         const xs = Array.from(s.steps, (v) => x(stepPosition(v)));
         if (s.lower && s.upper) {
