@@ -10,7 +10,6 @@ marks a reorganisation (as at a grokking transition).
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 from ._validation import fail
@@ -86,7 +85,7 @@ def add_cka(trajectory: Any, *, layers: list[str] | None = None) -> Any:
             if name in previous:
                 extra["cka_previous"] = float(linear_cka(x, previous[name]))
             previous[name] = x
-            updated.append(dataclasses.replace(rec, measures={**rec.measures, **extra}))
-    if updated:
-        trajectory.store.put(*updated)
+            updated.append((rec, extra))
+    # only the measures change: the stored spectra and 2-D points stay
+    trajectory.store.add_measures(updated)
     return trajectory

@@ -39,7 +39,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -343,6 +343,38 @@ class Store:
             "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
             rows,
         )
+
+    def add_measures(self, updates: Iterable[tuple[Record, dict[str, float]]]) -> int:
+        """Merge measures into stored records, in one transaction, leaving every other field
+        (spectrum, 2-D points, status, error) as it is.
+
+        Parameters
+        ----------
+        updates : iterable of (Record, dict)
+            Each record (only its key is used) with the measures to add; a name it holds
+            already is replaced.
+
+        Returns
+        -------
+        int
+            How many stored rows were updated (a record no longer stored is skipped).
+        """
+        updated = 0
+        with self._transaction():
+            for record, extra in updates:
+                where = "run=? AND step=? AND checkpoint=? AND layer=? AND probe=? AND params=?"
+                row = self._conn.execute(
+                    f"SELECT measures FROM results WHERE {where}", record.key
+                ).fetchone()
+                if row is None:
+                    continue
+                merged = {**_decode_measures(row[0]), **extra}
+                self._conn.execute(
+                    f"UPDATE results SET measures=?, created=? WHERE {where}",
+                    (_encode_measures(merged), time.time(), *record.key),
+                )
+                updated += 1
+        return updated
 
     def put_checkpoint(self, records: list[Record]) -> None:
         """Write one checkpoint's records as the step's only results, in one transaction.
