@@ -91,7 +91,8 @@ class MeasureConfig:
         N × N operator, or the Lanczos approximation for large N. DSMI is always exact.
     errors : {"jackknife", "none"}, default "jackknife"
         Error bars over the probe inputs: a grouped jackknife of RankMe and α-ReQ (and of DSE
-        when it is computed), stored beside each value as ``<measure>_se``, ``_lo`` and ``_hi``
+        when it is computed, up to 1000 probe inputs: above, its jackknife would cost ten DSEs
+        per layer), stored beside each value as ``<measure>_se``, ``_lo`` and ``_hi``
         (a 90 % interval; :func:`repscope.geometry.spectral_intervals`).
     error_groups : int, default 10
         Groups of the jackknife (2 or more).

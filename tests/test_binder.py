@@ -33,10 +33,11 @@ def test_requirements_take_a_cpu_torch_and_the_widget_stack():
         assert name in reqs, name
 
 
-def test_post_build_installs_this_package_with_its_extras():
+def test_post_build_installs_this_package_with_the_widgets_only():
+    """01-05 need the widgets; 06 and 07 (the Hugging Face hub, a Trainer) say what to add."""
     post = BINDER / "postBuild"
     assert os.access(post, os.X_OK) and post.read_text().startswith("#!")
-    assert re.search(r'pip install .*-e "?\.\[widgets,hf\]"?', post.read_text())
+    assert re.search(r'pip install .*-e "?\.\[widgets\]"?', post.read_text())
 
 
 def test_runtime_is_a_python_the_package_supports():
@@ -92,7 +93,9 @@ def test_binder_requirements_install_into_a_fresh_venv(tmp_path):
     )
     assert done.returncode == 0, done.stderr[-3000:]
     check = (
-        "import torch, repscope.widgets, repscope.demos, jupyterlab; "
+        "import importlib.util, torch, jupyterlab, repscope.widgets, repscope.synthetic; "
+        "from repscope.demos import three_phases, grokking, dse_dsmi, rich_lazy; "
+        "assert importlib.util.find_spec('transformers') is None, 'more than 01-05 need'; "
         "print(torch.__version__, torch.cuda.is_available())"
     )
     out = subprocess.run(

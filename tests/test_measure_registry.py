@@ -99,3 +99,22 @@ def test_axis_titles_carry_the_options_that_change_the_values():
     assert MEASURES["dse"].axis_title(config) == "DSE (σ=2.5, t=3)"
     assert MEASURES["alpha"].axis_title(MeasureConfig(view="weights")) == "α-ReQ (singular)"
     assert MEASURES["stable_rank"].axis_title(config) == "stable rank"
+
+
+def test_dse_has_error_bars_up_to_its_input_limit_and_rankme_beyond():
+    """DSE's jackknife costs ten DSEs: it is given up to DSE_INTERVAL_MAX_INPUTS inputs only,
+    while RankMe's (cheap: one pass over the data) is given at any size."""
+    import torch
+
+    from repscope.config import MeasureConfig
+    from repscope.measure_registry import DSE_INTERVAL_MAX_INPUTS
+    from repscope.scan import measures_of
+
+    config = MeasureConfig(dse=True, sigma=10.0, fit_range=(2, 6))
+    g = torch.Generator().manual_seed(0)
+    for n, with_dse in ((200, True), (DSE_INTERVAL_MAX_INPUTS + 1, False)):
+        values, _, _ = measures_of(torch.randn(n, 8, generator=g), config, None, None)
+        assert ("dse_se" in values) is with_dse, n
+        assert "dse" in values and "effective_rank_se" in values
+        if with_dse:
+            assert values["dse_lo"] < values["dse_hi"] and values["dse_se"] > 0

@@ -1,33 +1,54 @@
-"""The teaching notebooks: committed clean, and each runs top to bottom on a fresh kernel.
+"""The teaching notebooks: committed clean, and each runs top to bottom on a fresh kernel
+showing what its text says.
 
-Each notebook is executed with nbclient at the demos' small size (``REPSCOPE_DEMO_SIZE=small``)
-and with the hub unreachable (``HF_HUB_OFFLINE=1``), in a temporary folder, on a kernel of this
-very Python (not whatever ``python`` is first on the PATH). A last cell, added here and never
-committed, reports the kernel's peak memory.
+Each notebook is executed with nbclient (``tests/notebook_run.py``) with its ``SIZE`` cell set to
+``"small"`` (the tests' size; ``benchmarks/notebook_times.py`` times both sizes) and with the hub
+unreachable (``HF_HUB_OFFLINE=1``), in a temporary folder, on a kernel of this very Python. Two
+last cells, added here and never committed, report what each displayed scrubber holds (its
+runs, their checkpoints against the number expected, the 2-D points of the layer shown and
+whether they are coloured by label) and the kernel's peak memory.
 """
 
 from __future__ import annotations
 
 import json
-import re
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
+from .notebook_run import (
+    CLASS,
+    NOTEBOOKS,
+    check_report,
+    execute,
+    report_cell,
+    report_of,
+    size_cell,
+    texts,
+    with_size,
+)
+
 WIDGET = "application/vnd.jupyter.widget-view+json"
 CELL_TIMEOUT = 300  # seconds per cell
-PEAK_LIMIT_MB = 2048
-PEAK_CELL = f"""\
-import resource, sys
-peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-print("REPSCOPE_PEAK_RSS_MB", round(peak_mb), sys.prefix)
-assert peak_mb < {PEAK_LIMIT_MB}, f"kernel peak RSS {{peak_mb:.0f}} MB"
-"""
 
 ids = [p.stem for p in NOTEBOOKS]
+
+
+def in_a_browser(config) -> bool:
+    """Whether ``tests/browser/test_notebooks_browser.py`` runs the class notebooks in this
+    session: a Chromium and Playwright are here, and the browser tests are not deselected."""
+    import importlib.util
+
+    from .browser.lab import find_chromium
+
+    markers = config.option.markexpr or ""
+    return (
+        find_chromium() is not None
+        and importlib.util.find_spec("playwright") is not None
+        and "not browser" not in markers
+        and "not slow" not in markers
+    )
 
 
 def test_there_are_seven_notebooks():
@@ -49,68 +70,65 @@ def test_committed_notebook_has_no_outputs(path):
     assert nb.cells[0].cell_type == "markdown"
 
 
-def _kernel_manager_class():
-    """A kernel manager whose ``python3`` is this interpreter: the native kernel spec that
-    ipykernel builds from ``sys.executable``, whatever kernel specs are installed elsewhere.
-    (Passed as a class, not an instance, so that nbclient owns the kernel and shuts it down.)"""
-    from jupyter_client.kernelspec import KernelSpecManager
-    from jupyter_client.manager import AsyncKernelManager
-    from traitlets import default
-
-    class ThisPythonKernelManager(AsyncKernelManager):
-        @default("kernel_spec_manager")
-        def _kernel_spec_manager_default(self):
-            return KernelSpecManager(kernel_dirs=[])  # no installed specs: only the native one
-
-    assert ThisPythonKernelManager(kernel_name="python3").kernel_spec.argv[0] == sys.executable
-    return ThisPythonKernelManager
-
-
-def _texts(outputs) -> list[str]:
-    out = []
-    for o in outputs:
-        if o.output_type == "stream":
-            out.append(o.text)
-        elif o.output_type in ("execute_result", "display_data") and "text/plain" in o.data:
-            out.append(o.data["text/plain"])
-    return out
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=ids)
-def test_notebook_runs_top_to_bottom(path, tmp_path, monkeypatch):
-    nbclient = pytest.importorskip("nbclient")
+def test_notebook_runs_top_to_bottom(path, tmp_path, monkeypatch, request):
+    if path in CLASS and in_a_browser(request.config):
+        pytest.skip("run in JupyterLab, with the same checks: tests/browser/test_notebooks_browser")
+    pytest.importorskip("nbclient")
     nbformat = pytest.importorskip("nbformat")
-    monkeypatch.setenv("REPSCOPE_DEMO_SIZE", "small")
+    monkeypatch.setenv("REPSCOPE_DEMO_SIZE", "small")  # 06's offline stand-in; 02-05: SIZE
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_HUB_DISABLE_TELEMETRY", "1")
     nb = nbformat.read(path, as_version=4)
+    if path.stem[:2] in ("02", "03", "04", "05"):
+        assert size_cell(nb) is not None, "a demo notebook without its visible SIZE cell"
+    with_size(nb, "small")
     n_cells = len(nb.cells)
-    nb.cells.append(nbformat.v4.new_code_cell(PEAK_CELL))
-    client = nbclient.NotebookClient(
-        nb,
-        kernel_manager_class=_kernel_manager_class(),
-        kernel_name="python3",
-        timeout=CELL_TIMEOUT,
-        allow_errors=False,
-        resources={"metadata": {"path": str(tmp_path)}},
-    )
+    nb.cells.append(nbformat.v4.new_code_cell(report_cell()))
     start = time.perf_counter()
-    client.execute()  # raises CellExecutionError, naming the cell, on the first error
+    execute(nb, tmp_path, timeout=CELL_TIMEOUT)  # raises CellExecutionError on the first error
     seconds = time.perf_counter() - start
 
     code = [c for c in nb.cells[:n_cells] if c.cell_type == "code"]
     outputs = [o for c in code for o in c.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
     assert any(WIDGET in o.get("data", {}) for o in outputs), "no widget displayed"
-    assert any(t.strip() for t in _texts(outputs)), "no text output"
+    assert any(t.strip() for t in texts(outputs)), "no text output"
     assert all(c.execution_count is not None for c in code), "a cell did not run"
-
-    report = "".join(_texts(nb.cells[-1].outputs))
-    match = re.search(r"REPSCOPE_PEAK_RSS_MB (\d+) (.+)", report)
-    assert match, report
-    peak_mb, prefix = int(match.group(1)), match.group(2).strip()
-    assert prefix == sys.prefix, f"the kernel ran {prefix}, not this environment's Python"
-    assert peak_mb < PEAK_LIMIT_MB
-    timing = {"notebook": path.stem, "seconds": round(seconds, 1), "peak_rss_mb": peak_mb}
+    report = report_of("".join(texts(nb.cells[-1].outputs)))
+    check_report(path.stem, report)
+    timing = {"notebook": path.stem, "seconds": round(seconds, 1), "peak_rss_mb": report["peak_mb"]}
     print(json.dumps(timing))
+
+
+def about(seconds: float) -> str:
+    """How a measured time is quoted: to 5 s under 100 s, else to a tenth of a minute."""
+    return (
+        f"about {5 * round(seconds / 5):.0f} s"
+        if seconds < 100
+        else f"about {seconds / 60:.1f} min"
+    )
+
+
+TIMES = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "notebook_times.json"
+
+
+@pytest.mark.parametrize("path", CLASS, ids=[p.stem for p in CLASS])
+def test_each_class_notebook_quotes_its_measured_times(path):
+    """The notebook's "How long" cell, before its SIZE cell, and the README quote the times
+    ``benchmarks/notebook_times.py`` measured (``benchmarks/results/notebook_times.json``)."""
+    nbformat = pytest.importorskip("nbformat")
+    records = [r for r in json.loads(TIMES.read_text())["records"] if r["notebook"] == path.stem]
+    assert records, f"{path.stem} was not timed"
+    nb = nbformat.read(path, as_version=4)
+    cells = [c for c in nb.cells if c.cell_type == "markdown" and "How long" in c.source]
+    assert len(cells) == 1, "one 'How long' cell"
+    if size_cell(nb) is not None:  # right before the SIZE cell, where the choice is made
+        assert nb.cells[nb.cells.index(size_cell(nb)) - 1] is cells[0]
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    row = [line for line in readme.splitlines() if f"notebooks/{path.name}" in line and "|" in line]
+    assert len(row) == 1, f"one README row for {path.name}"
+    for r in records:
+        assert about(r["seconds"]) in cells[0].source, (r, cells[0].source)
+        assert about(r["seconds"]) in row[0], (r, row[0])

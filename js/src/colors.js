@@ -23,10 +23,15 @@ export const PHASE_COLOURS = {
   "compression-seeking": "rgba(31, 119, 180, 0.13)",
 };
 
+/** A phase's band colour: the paper's phases their own; any other phase by the direction of
+ * RankMe (a phase is a monotone stretch of it), red where it falls, green where it rises — α's
+ * arrow, which points the other way in an expansion, does not count. */
 export function phaseColour(name) {
   if (PHASE_COLOURS[name]) return PHASE_COLOURS[name];
-  if (/↓|collapse|compress|fall/.test(name)) return "rgba(214, 39, 40, 0.09)";
-  if (/↑|expan|rise/.test(name)) return "rgba(44, 160, 44, 0.09)";
+  const rank = /RankMe\s*([↑↓])/u.exec(name);
+  const direction = rank ? rank[1] : /collapse|compress|fall/.test(name) ? "↓" : /expan|rise/.test(name) ? "↑" : "";
+  if (direction === "↓") return "rgba(214, 39, 40, 0.09)";
+  if (direction === "↑") return "rgba(44, 160, 44, 0.09)";
   return "rgba(120, 120, 120, 0.10)";
 }
 

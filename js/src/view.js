@@ -384,7 +384,8 @@ export class ScrubberView {
       selected: s.selected || [],
       playing: s.playing,
       xDomain: [lo - pad, hi + pad],
-      margin: { left: Math.min(170, Math.max(62, 16 + 6.3 * longest)), right: 64 },
+      // right: the overview's colour bar and its labels ("−0.01143": 8 characters) fit
+      margin: { left: Math.min(170, Math.max(62, 16 + 6.3 * longest)), right: 80 },
       head(r) {
         const run = runs[r];
         if (!run || !run.layers.includes(layer)) return null;

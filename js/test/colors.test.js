@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { LABEL_COLOURS, labelRgb, rgb, viridis } from "../src/colors.js";
+import { LABEL_COLOURS, PHASE_COLOURS, labelRgb, phaseColour, rgb, viridis } from "../src/colors.js";
 import { pointColours, pointSize } from "../src/panels/points.js";
 
 test("viridis ends and middle", () => {
@@ -30,4 +30,15 @@ test("point colours: by label, dimmed when not selected", () => {
 
 test("points get smaller as they get many", () => {
   assert.ok(pointSize(1000) > pointSize(10000) && pointSize(10000) > pointSize(50000) && pointSize(50000) > pointSize(1e6));
+});
+
+test("phase bands: the paper's colours, else RankMe's direction (never alpha's arrow)", () => {
+  const falls = "rgba(214, 39, 40, 0.09)";
+  const rises = "rgba(44, 160, 44, 0.09)";
+  assert.equal(phaseColour("entropy-seeking"), PHASE_COLOURS["entropy-seeking"]);
+  assert.equal(phaseColour("collapse: RankMe ↓, α ↑"), falls);
+  assert.equal(phaseColour("expansion: RankMe ↑, α ↓"), rises); // once drawn red: α's ↓
+  assert.equal(phaseColour("RankMe ↑, α flat"), rises);
+  assert.equal(phaseColour("RankMe ↓, α ↓"), falls);
+  assert.notEqual(phaseColour("something else"), falls);
 });

@@ -33,6 +33,15 @@ def demo_folder(folder: str | Path | None, name: str) -> Path:
     return path
 
 
+def training_bar(total: int, desc: str, progress: bool) -> Any:
+    """A progress bar of training steps (``tqdm.auto``: a bar widget in a notebook, text in a
+    terminal) with the time left; ``progress=False``: a silent one. The training loop calls
+    ``bar.update(1)`` per step and ``bar.set_postfix(loss=…)`` now and then."""
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, unit="step", disable=not progress, mininterval=0.5)
+
+
 def save_checkpoint(model: torch.nn.Module, folder: Path, step: int) -> Path:
     """``step_<step>.safetensors``: the state dict, as :class:`~repscope.CheckpointFolder`
     reads it."""

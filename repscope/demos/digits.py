@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ._run import save_checkpoint
+from ._run import save_checkpoint, training_bar
 
 
 def digits_mlp() -> torch.nn.Sequential:
@@ -48,12 +48,16 @@ def train_digits(
     steps: int,
     wanted: set[int],
     seed: int,
+    *,
+    progress: bool = False,
+    desc: str = "train",
 ) -> pd.DataFrame:
     """Minibatches of 64 for ``steps`` steps, saving a checkpoint at each step in ``wanted``.
 
     ``build()`` makes the model and its optimiser (called with torch seeded by ``seed``; the
     caller's random state is restored afterwards). ``data`` is ``x, y, x_test, y_test``.
     Returns the log: ``step``, ``loss``, ``train_acc``, ``test_acc`` at each checkpoint.
+    ``progress``: a bar named ``desc`` with the step, the training loss and the time left.
     """
     x, y, x_test, y_test = data
     gen = torch.Generator().manual_seed(seed + 1)
@@ -61,6 +65,7 @@ def train_digits(
     with torch.random.fork_rng():
         torch.manual_seed(seed)
         model, opt = build()
+        bar = training_bar(steps, desc, progress)
         for step in range(steps + 1):
             if step in wanted:
                 save_checkpoint(model, ckpts, step)
@@ -78,4 +83,9 @@ def train_digits(
             opt.zero_grad()
             loss.backward()
             opt.step()
+            if step < steps:
+                bar.update(1)
+            if step % 50 == 0:
+                bar.set_postfix(loss=f"{loss.item():.3f}", refresh=False)
+        bar.close()
     return pd.DataFrame(rows)

@@ -36,7 +36,7 @@ def run(
     *,
     seed: int = 0,
     folder: str | Path | None = None,
-    progress: bool = False,
+    progress: bool = True,
 ) -> DemoRun:
     """Train on true and on shuffled labels; measure DSE and DSMI of the second hidden layer.
 
@@ -47,7 +47,9 @@ def run(
         Default: ``$REPSCOPE_DEMO_SIZE``, else full.
     seed : int
     folder : str or Path, optional
-    progress : bool
+    progress : bool, default True
+        Show a bar while training each run (the step, the training loss, the time left) and
+        while measuring its checkpoints.
 
     Returns
     -------
@@ -69,7 +71,14 @@ def run(
         ckpts.mkdir(exist_ok=True)
         logs.append(
             train_digits(
-                ckpts, _adam, (x_train, targets, x_test, y_test), steps, wanted, seed
+                ckpts,
+                _adam,
+                (x_train, targets, x_test, y_test),
+                steps,
+                wanted,
+                seed,
+                progress=progress,
+                desc=f"train {name}",
             ).assign(run=name)
         )
         traj = Trajectory(

@@ -21,7 +21,7 @@ import torch
 from ..probe import Probe
 from ..sources.folder import CheckpointFolder
 from ..trajectory import Trajectory
-from ._run import DemoRun, demo_folder, demo_size, save_checkpoint
+from ._run import DemoRun, demo_folder, demo_size, save_checkpoint, training_bar
 
 #: The demo's name: `repscope demo grokking`, its folder, its run.
 NAME = "grokking"
@@ -64,7 +64,7 @@ def run(
     *,
     seed: int = 0,
     folder: str | Path | None = None,
-    progress: bool = False,
+    progress: bool = True,
 ) -> DemoRun:
     """Train the modular adder, save checkpoints, and measure the hidden layer.
 
@@ -77,7 +77,9 @@ def run(
     seed : int
     folder : str or Path, optional
         Where to save checkpoints (default: a new temporary folder).
-    progress : bool
+    progress : bool, default True
+        Show a bar while training (the step, the training loss, the time left) and while
+        measuring the checkpoints.
 
     Returns
     -------
@@ -103,14 +105,19 @@ def run(
         torch.manual_seed(seed)
         model = ModularAdder(p)
         opt = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=1.0, betas=(0.9, 0.98))
-        for step in range(steps + 1):
-            if step % every == 0:
-                save_checkpoint(model, ckpts, step)
-                rows.append(_evaluate(model, pairs, target, train, test, step))
-            loss = torch.nn.functional.cross_entropy(model(pairs[train]), target[train])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
+        with training_bar(steps, f"train {NAME}", progress) as bar:
+            for step in range(steps + 1):
+                if step % every == 0:
+                    save_checkpoint(model, ckpts, step)
+                    rows.append(_evaluate(model, pairs, target, train, test, step))
+                    bar.set_postfix(loss=f"{rows[-1]['loss']:.4f}", refresh=False)
+                if step == steps:
+                    break
+                loss = torch.nn.functional.cross_entropy(model(pairs[train]), target[train])
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                bar.update(1)
     history = pd.DataFrame(rows)
     probe_idx = torch.randperm(p * p, generator=gen)[:n_probe]
     probe = Probe(

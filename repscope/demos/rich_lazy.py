@@ -68,7 +68,7 @@ def run(
     *,
     seed: int = 0,
     folder: str | Path | None = None,
-    progress: bool = False,
+    progress: bool = True,
 ) -> DemoRun:
     """Train the digits MLP from both starts; measure the hidden layer and the weights.
 
@@ -78,7 +78,9 @@ def run(
         ``"full"``: 2000 SGD steps, 20 checkpoints; ``"small"``: 400 steps, 8.
     seed : int
     folder : str or Path, optional
-    progress : bool
+    progress : bool, default True
+        Show a bar while training each run (the step, the training loss, the time left) and
+        while measuring its checkpoints.
 
     Returns
     -------
@@ -106,7 +108,14 @@ def run(
 
         logs.append(
             train_digits(
-                ckpts, build, (x_train, y_train, x_test, y_test), steps, wanted, seed
+                ckpts,
+                build,
+                (x_train, y_train, x_test, y_test),
+                steps,
+                wanted,
+                seed,
+                progress=progress,
+                desc=f"train {kind}",
             ).assign(run=kind)
         )
         source = CheckpointFolder(ckpts, model=digits_mlp)

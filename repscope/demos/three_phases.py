@@ -57,13 +57,12 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
-from tqdm import tqdm
 
 from .._validation import check_int
 from ..probe import Probe
 from ..sources.folder import CheckpointFolder
 from ..trajectory import Trajectory
-from ._run import DemoRun, demo_folder, demo_size, save_checkpoint
+from ._run import DemoRun, demo_folder, demo_size, save_checkpoint, training_bar
 from .tiny_lm import TinyLM
 from .zipf_bigram import ZipfBigramLanguage
 
@@ -140,13 +139,15 @@ def train(
     *,
     threads: int = 1,
     progress: bool = False,
+    bar: Any = None,
 ) -> None:
     """Train on the recipe, calling ``on_checkpoint(step, model, scalars)`` at each checkpoint.
 
     ``scalars`` holds ``lr``, ``train_loss`` (mean of the last 20 steps) and the held-out
     ``heldout_loss``, ``kl_unigram`` and ``kl_true``. Runs on ``threads`` torch threads (the
     setting is restored after). ``progress``: a bar with the step, the training loss and the
-    time left.
+    time left; or ``bar``, one made already (a live run makes it in the caller's thread, so that
+    a notebook shows it under the cell that started the run). Either is closed at the end.
     """
     data = torch.from_numpy(lang.sample(steps * BATCH, CONTEXT + 1, np.random.default_rng(seed)))
     held_out = torch.from_numpy(
@@ -156,7 +157,7 @@ def train(
     before = torch.get_num_threads()
     torch.set_num_threads(threads)
     losses: list[float] = []
-    bar = tqdm(total=steps, desc=f"train {NAME}", unit="step", disable=not progress)
+    bar = bar if bar is not None else training_bar(steps, f"train {NAME}", progress)
     try:
         with torch.random.fork_rng():
             torch.manual_seed(seed)
@@ -220,7 +221,7 @@ def run(
     *,
     seed: int = 0,
     folder: str | Path | None = None,
-    progress: bool = False,
+    progress: bool = True,
     live: bool = False,
     threads: int | None = None,
 ) -> DemoRun:
@@ -237,9 +238,10 @@ def run(
         Seeds the model's initialisation and the data stream (the language is fixed).
     folder : str or Path, optional
         Where checkpoints and the store go (default: a new temporary folder).
-    progress : bool
-        Show progress bars while training (the step, the training loss, the time left) and
-        while scanning.
+    progress : bool, default True
+        Show a bar while training (the step, the training loss, the time left; with ``live``
+        too) and while scanning (without ``live``: a live run's scrubber counts the checkpoints
+        measured).
     live : bool
         Return at once, with training and scanning running in a background thread: the
         returned run's ``scrubber()`` adds each checkpoint as it lands and shades each phase as
@@ -295,7 +297,7 @@ def run(
 
     def work() -> DemoRun:
         start = time.perf_counter()
-        train(lang, steps, seed, on_checkpoint, threads=threads, progress=progress and not live)
+        train(lang, steps, seed, on_checkpoint, threads=threads, bar=bar)
         trained = time.perf_counter()
         scan(progress and not live)
         result.facts["seconds"] = {
@@ -306,6 +308,8 @@ def run(
         result.facts["phases"] = traj.phase_table(LAYER)
         return result
 
+    # made here, in the caller's thread: a notebook shows it under the cell that ran this
+    bar = training_bar(steps, f"train {NAME}", progress)
     if not live:
         return work()
     result.start(work, traj)

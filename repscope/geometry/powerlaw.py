@@ -26,8 +26,10 @@ class PowerLawFit:
     """The fit ``log λ_i ≈ -α log i + c`` over ranks ``fit_range`` (1-based, inclusive).
 
     ``alpha``, ``r2`` and ``intercept`` are floats for one matrix, arrays ``(batch,)`` for a batch.
-    ``r2`` is the weighted coefficient of determination of the fit in log space (1 when the
-    spectrum is flat over the range, where the fit is exact).
+    ``r2`` is the weighted coefficient of determination of the fit in log space, ``1 -``
+    (unexplained spread) / (spread). It is 1 when the spread is exactly 0; for a spectrum that
+    is flat up to rounding both terms are rounding errors, so its ``r2`` can be any number,
+    negative ones included (and ``alpha`` ≈ 0 is what to read).
     """
 
     alpha: Any

@@ -518,7 +518,7 @@ def wait_kernel_idle(page: Any, *, timeout: float = 90.0) -> None:
     )
 
 
-def run_all_cells(page: Any, *, timeout: float = 90.0) -> None:
+def run_all_cells(page: Any, *, timeout: float = 90.0, until: Path | None = None) -> None:
     """Run every cell through the "Run → Run All Cells" menu item, then wait for idle.
 
     The same Lumino main menu exists in JupyterLab and in Notebook 7; the item's command is
@@ -530,13 +530,27 @@ def run_all_cells(page: Any, *, timeout: float = 90.0) -> None:
         The page with the notebook, already open (:func:`open_notebook`).
     timeout : float
         Seconds for the cells to run.
+    until : Path, optional
+        A file the notebook's last cell writes: the cells are done when it exists (a
+        notebook longer than the screen: JupyterLab draws only the cells near it, so their
+        prompts cannot tell). A cell's error output ends the wait at once.
     """
     page.locator(".lm-MenuBar-item", has_text=re.compile(r"^\s*Run\s*$")).first.click()
     item = page.locator(_RUN_ALL_ITEM).first
     item.wait_for(state="visible", timeout=10_000)
     item.click()
-    # Every cell then shows an execution count; wait for that and for the kernel to go idle.
     deadline = time.monotonic() + timeout
+    if until is not None:
+        while not until.exists():
+            errors = cell_errors(page)
+            if errors:
+                raise RuntimeError("a cell failed, the rest will not run:\n" + "\n".join(errors))
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"cells did not finish within {timeout:.0f} s")
+            page.wait_for_timeout(500)
+        wait_kernel_idle(page, timeout=max(deadline - time.monotonic(), 5.0))
+        return
+    # Every cell then shows an execution count; wait for that and for the kernel to go idle.
     # Only the notebook shown: JupyterLab restores notebooks opened earlier in hidden tabs,
     # whose prompts stay "[ ]".
     prompts = page.locator(

@@ -91,22 +91,6 @@ def expected():
     }
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[lab.JupyterServer]:
-    with lab.jupyter_server("lab", base_dir=tmp_path_factory.mktemp("jupyter")) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    with playwright_sync.sync_playwright() as playwright:
-        chromium = lab.launch_chromium(playwright, executable_path=CHROMIUM)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-
-
 @contextlib.contextmanager
 def new_page(browser, width=1600, height=1000, *, offline=False) -> Iterator[tuple]:
     """A page in a fresh context; ``offline``: every request but ``file://`` is refused."""
@@ -316,12 +300,11 @@ def interact(page, steps, *, python: bool) -> None:
     # the overview: a click on the top row's last column goes there
     page.locator(".rs-panel-overview .rs-overlay-svg").first.scroll_into_view_if_needed()
     canvas = page.locator(".rs-panel-overview .rs-overlay-svg").first.bounding_box()
-    cells = page.evaluate(
-        "() => { const r = document.querySelector('.rs-panel-overview rect.rs-overview-layer');"
-        " return [r.getBoundingClientRect().height]; }"
-    )
-    row_height = cells[0]
-    page.mouse.click(canvas["x"] + canvas["width"] - 70, canvas["y"] + 6 + row_height / 2)
+    right, row_height = page.evaluate(
+        "() => { const r = document.querySelector('.rs-panel-overview rect.rs-overview-layer')"
+        ".getBoundingClientRect(); return [r.right, r.height]; }"
+    )  # the layer's row spans the plot: its right end is the last column
+    page.mouse.click(right - 4, canvas["y"] + 6 + row_height / 2)
     view.wait_state(page, step=steps[-1], layer=LAYERS[-1])
     if python:
         wait_python(page, lambda s: s[0] == str(steps[-1]) and s[1] == LAYERS[-1])

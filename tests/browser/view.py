@@ -111,3 +111,61 @@ def wait_text(page: Any, selector: str, pattern: str, index: int = 0, timeout: f
             return now
         page.wait_for_timeout(50)
     raise TimeoutError(f"{selector}: waited for {pattern!r}; shows {now!r}")
+
+
+# Texts a view cuts off: svg text outside its svg, html text that overflows its box or the
+# view's root (tooltips and the options of a <select> are not shown text).
+_CLIPPED_JS = """(i) => {
+  const root = document.querySelectorAll('.repscope')[i];
+  const rb = root.getBoundingClientRect();
+  const out = [];
+  const outside = (b, s) => b.left < s.left - 1 || b.right > s.right + 1
+    || b.top < s.top - 1 || b.bottom > s.bottom + 1;
+  for (const t of root.querySelectorAll('svg text')) {
+    const b = t.getBoundingClientRect();
+    if (!t.textContent.trim() || b.width === 0 || t.closest('.rs-tooltip')) continue;
+    if (outside(b, t.ownerSVGElement.getBoundingClientRect())) out.push('svg: ' + t.textContent);
+  }
+  for (const el of root.querySelectorAll('*')) {
+    if (el.closest('svg') || el.closest('.rs-tooltip') || el.closest('select')) continue;
+    const own = Array.from(el.childNodes).some((n) => n.nodeType === 3 && n.textContent.trim());
+    const b = el.getBoundingClientRect();
+    if (!own || b.width === 0 || getComputedStyle(el).visibility === 'hidden') continue;
+    if (el.scrollWidth > el.clientWidth + 1 && getComputedStyle(el).overflowX !== 'visible')
+      out.push('overflows: ' + el.textContent.trim().slice(0, 80));
+    else if (b.right > rb.right + 1 || b.left < rb.left - 1)
+      out.push('outside the view: ' + el.textContent.trim().slice(0, 80));
+  }
+  return out;
+}"""
+
+# Per visible panel of a view: how many marks it drew (svg shapes with a size, painted canvas
+# pixels), so that an empty panel is told from one with content.
+_MARKS_JS = """(i) => Object.fromEntries(Array.from(document.querySelectorAll('.repscope')[i]
+  .querySelectorAll('.rs-panel')).filter((p) => p.style.display !== 'none').map((p) => {
+    let n = 0;
+    for (const s of p.querySelectorAll('path, circle, rect, polyline, line')) {
+      if (s.closest('.rs-tooltip') || s.closest('defs')) continue;
+      const d = s.getAttribute('d');
+      if (s.tagName === 'path' && (!d || d.length < 8)) continue;
+      const b = s.getBoundingClientRect();
+      if (b.width > 0 || b.height > 0) n += 1;
+    }
+    for (const c of p.querySelectorAll('canvas')) {
+      const ctx = c.getContext('2d');
+      if (!ctx) continue;
+      const data = ctx.getImageData(0, 0, c.width, c.height).data;
+      for (let k = 3; k < data.length; k += 4) if (data[k] > 0) { n += 1; if (n > 1e4) break; }
+    }
+    return [p.dataset.panel, n];
+  }))"""
+
+
+def clipped(page: Any, index: int = 0) -> list[str]:
+    """The texts view ``index`` cuts off (empty when every label is shown whole)."""
+    return page.evaluate(_CLIPPED_JS, index)
+
+
+def marks(page: Any, index: int = 0) -> dict[str, int]:
+    """``{panel: marks drawn}`` of view ``index``'s visible panels."""
+    return page.evaluate(_MARKS_JS, index)

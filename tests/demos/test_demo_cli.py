@@ -39,6 +39,9 @@ def test_demo_command_reports_and_exports(tmp_path):
     )
     assert match and int(match.group(2)) > int(match.group(1)), done.stdout
     assert "make lab" in done.stdout
+    # training shows its progress: the step out of all (small: 1800), the loss, the time left
+    assert "train grokking" in done.stderr and "1800/1800" in done.stderr, done.stderr[-2000:]
+    assert "loss=" in done.stderr and re.search(r"<\d\d:\d\d", done.stderr)
     steps = sorted(
         int(p.stem.split("_")[1])
         for p in (tmp_path / "run" / "checkpoints").glob("step_*.safetensors")

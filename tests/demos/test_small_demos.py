@@ -3,6 +3,7 @@ checkpoints, the package's own scan)."""
 
 import numpy as np
 import pytest
+import torch
 
 from repscope.demos import dse_dsmi, grokking, rich_lazy
 
@@ -93,3 +94,24 @@ def test_rich_weights_and_representation_move_far_lazy_ones_do_not(richlazy):
 def test_a_bad_size_is_a_clear_error():
     with pytest.raises(ValueError, match=r"'size' argument of grokking\.run must be one of"):
         grokking.run("medium")
+
+
+def test_digit_training_shows_its_progress_with_the_loss_and_the_time_left(tmp_path, capsys):
+    import re
+
+    from repscope.demos.digits import digits_mlp, load_digits_split, train_digits
+
+    def build():
+        model = digits_mlp()
+        return model, torch.optim.SGD(model.parameters(), lr=0.05)
+
+    log = train_digits(
+        tmp_path, build, load_digits_split(0), 120, {0, 120}, 0, progress=True, desc="train x"
+    )
+    err = capsys.readouterr().err
+    assert "train x" in err and "120/120" in err and "loss=" in err
+    assert re.search(r"<\d\d:\d\d", err)  # tqdm's estimate of the time left
+    assert log.step.tolist() == [0, 120]
+    # and silent without
+    train_digits(tmp_path, build, load_digits_split(0), 10, {0}, 0)
+    assert capsys.readouterr().err == ""

@@ -348,6 +348,7 @@ def test_live_run_sends_new_steps_as_they_arrive():
     front = FrontEnd(s)
     hello = front.hello()
     assert hello[0]["live"] and "Waiting for the first checkpoint" in hello[0]["empty"]
+    assert "compute()" not in hello[0]["empty"]  # nothing for a student to call
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
     for step in range(31):
         live.observe(step, model)

@@ -366,8 +366,10 @@ var PHASE_COLOURS = {
 };
 function phaseColour(name) {
   if (PHASE_COLOURS[name]) return PHASE_COLOURS[name];
-  if (/↓|collapse|compress|fall/.test(name)) return "rgba(214, 39, 40, 0.09)";
-  if (/↑|expan|rise/.test(name)) return "rgba(44, 160, 44, 0.09)";
+  const rank = /RankMe\s*([↑↓])/u.exec(name);
+  const direction = rank ? rank[1] : /collapse|compress|fall/.test(name) ? "↓" : /expan|rise/.test(name) ? "↑" : "";
+  if (direction === "↓") return "rgba(214, 39, 40, 0.09)";
+  if (direction === "↑") return "rgba(44, 160, 44, 0.09)";
   return "rgba(120, 120, 120, 0.10)";
 }
 var VIRIDIS = [
@@ -1845,7 +1847,8 @@ var ScrubberView = class {
       selected: s.selected || [],
       playing: s.playing,
       xDomain: [lo - pad, hi + pad],
-      margin: { left: Math.min(170, Math.max(62, 16 + 6.3 * longest)), right: 64 },
+      // right: the overview's colour bar and its labels ("−0.01143": 8 characters) fit
+      margin: { left: Math.min(170, Math.max(62, 16 + 6.3 * longest)), right: 80 },
       head(r) {
         const run = runs[r];
         if (!run || !run.layers.includes(layer)) return null;
