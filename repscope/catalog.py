@@ -33,7 +33,7 @@ from ._validation import describe, fail
 from .config import MeasureConfig, config_summary
 from .probe import Probe, ProbeError
 from .sources.base import START_WORDS
-from .store import Store
+from .store import OldStoreError, Store
 from .trajectory import Trajectory
 
 
@@ -237,20 +237,52 @@ def _choose(
     return value
 
 
-def open(path: str | Path | Store) -> StoreCatalog:
-    """Open a repscope store: what it holds, and trajectories read back from it.
+def open(path: str | Path | Store, *, timeout: float = 60.0) -> StoreCatalog:
+    """Open a repscope store for reading: what it holds, and trajectories read back from it.
 
     Parameters
     ----------
     path : str, Path or Store
         A store written by ``repscope scan``, a :class:`~repscope.trajectory.Trajectory`, a
-        :class:`~repscope.live.LiveRun` or a demo. Opened for reading (and migrated if it is
-        from an older repscope); a store from a newer repscope is refused with the reason.
+        :class:`~repscope.live.LiveRun` or a demo. A path is opened read-only (SQLite's
+        ``mode=ro``): nothing is written, so the file is left byte for byte as it was, and a
+        store being written by another process (WAL mode) is read without waiting. A store
+        from an older repscope is the one exception: it is migrated in place once (every row
+        kept; a store that cannot be written is refused with the reason), then read. A store
+        from a newer repscope is refused with the reason.
+    timeout : float, default 60
+        Seconds to wait for another process's lock (only a store in rollback-journal mode in
+        the middle of a write holds one against readers); the error says how long it waited.
 
     Returns
     -------
     StoreCatalog
         ``.table`` lists runs, probes and configurations; ``.trajectory(run)`` reads one back.
+
+    Raises
+    ------
+    StoreError
+        The file is not a repscope store (an empty file, a text file, another application's
+        SQLite file: each left as it is), is from a newer repscope, or is locked.
+
+    Notes
+    -----
+    A row that cannot be read (a malformed value, a step that is not an integer) is skipped
+    with one :class:`~repscope.store_rows.StoreRowWarning` naming the file, table, row and
+    column; the rest of the store reads. ``repscope check FILE`` lists every such row.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> import repscope
+    >>> from repscope.synthetic import synthetic_trajectory
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "run.sqlite"
+    >>> _ = synthetic_trajectory(n_steps=3, n_points=20, store=path)
+    >>> before = path.read_bytes()
+    >>> repscope.open(path).trajectory().steps
+    [0, 1, 6]
+    >>> path.read_bytes() == before      # reading wrote nothing
+    True
     """
     if isinstance(path, Store):
         return StoreCatalog(path)
@@ -258,4 +290,10 @@ def open(path: str | Path | Store) -> StoreCatalog:
         fail("path", "repscope.open", "the path of a store file", describe(path), error=TypeError)
     if not Path(path).is_file():
         fail("path", "repscope.open", "an existing store file", repr(str(path)))
-    return StoreCatalog(Store(path))
+    try:
+        return StoreCatalog(Store(path, read_only=True, timeout=timeout))
+    except OldStoreError:
+        # the one write a reader makes: an older store migrated in place, once (a store that
+        # cannot be written raises StoreError saying so)
+        Store(path, timeout=timeout).close()
+    return StoreCatalog(Store(path, read_only=True, timeout=timeout))

@@ -1,4 +1,5 @@
-"""The ``repscope`` command line: ``tour``, ``scan``, ``ls``, ``export`` and ``demo``."""
+"""The ``repscope`` command line: ``tour``, ``scan``, ``ls``, ``export``, ``check`` and
+``demo``."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from . import __version__
+from ._terminal import escaped_warnings, printable
 from .scan_cli import EXIT_ERROR, EXIT_USAGE, add_scan
 
 
@@ -25,10 +27,12 @@ def build_parser() -> argparse.ArgumentParser:
         "expected against computed values. Exits 1 if any row disagrees.",
     )
     add_scan(commands)
+    from .check_cli import add_check
     from .demo_cli import add_demo
     from .store_cli import add_store_commands
 
     add_store_commands(commands)
+    add_check(commands)
     add_demo(commands)
     return parser
 
@@ -40,13 +44,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .tour import main as tour
 
         return tour()
-    if args.command in ("scan", "ls", "export"):
+    if args.command in ("scan", "ls", "export", "check"):
+        from .check_cli import run_check
         from .scan_cli import run_scan
         from .store_cli import run_export, run_ls
 
-        run = {"scan": run_scan, "ls": run_ls, "export": run_export}[args.command]
+        run = {"scan": run_scan, "ls": run_ls, "export": run_export, "check": run_check}[
+            args.command
+        ]
         try:
-            return run(args)
+            with escaped_warnings():
+                return run(args)
         except KeyboardInterrupt:
             print(
                 f"repscope {args.command}: interrupted; what was stored is kept.", file=sys.stderr
@@ -55,7 +63,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         except Exception as err:  # one line on stderr, never a traceback
             if os.environ.get("REPSCOPE_DEBUG"):
                 raise
-            text = " ".join(str(err).split()) or type(err).__name__
+            text = printable(" ".join(str(err).split()) or type(err).__name__)
             known = isinstance(err, (ValueError, TypeError, OSError, RuntimeError, MemoryError))
             print(
                 f"repscope {args.command}: error: "

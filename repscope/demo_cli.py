@@ -30,7 +30,11 @@ def add_demo(commands) -> None:
 
 
 def run_demo(args: argparse.Namespace) -> int:
+    from .widgets.page_file import check_page_path
+
     module = DEMOS[args.name]
+    # before minutes of training: a page never goes over a store or a stranger's file
+    check_page_path(args.html, name="--html", func="repscope demo", force="another file name")
     start = time.perf_counter()
     print(f"repscope demo {args.name} ({args.size}): training and scanning …", flush=True)
     result = module.run(args.size, seed=args.seed, folder=args.folder, progress=True)

@@ -23,15 +23,17 @@ Examples
 from __future__ import annotations
 
 import concurrent.futures as cf
+import numbers
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
-from ._validation import check_int
+from ._validation import check_int, describe, fail
 from .probe import Probe
 from .scan import WHOLE_CHECKPOINT, layer_record
-from .sources.base import state_fingerprint
+from .sources.base import check_step, state_fingerprint
 from .store import Record, Store
 from .trajectory import Trajectory
 
@@ -89,7 +91,24 @@ class LiveRun:
 
         Returns whether it was measured. The forward pass on the probe runs now, in eval mode
         (the model's training mode is restored); the geometry runs in the background.
+
+        Raises
+        ------
+        TypeError, ValueError
+            ``step`` is not a non-negative integer a store can hold (a Python, numpy or 0-d
+            torch integer up to 2**63 - 1: not ``2.5``, ``-4``, ``"5"``, ``None`` nor
+            ``2**70``), or ``model`` is not a ``torch.nn.Module``. Nothing is stored.
         """
+        func = "LiveRun.observe"
+        step = check_step(step, func=func)
+        if not isinstance(model, torch.nn.Module):
+            fail(
+                "model",
+                func,
+                "a torch.nn.Module (the model being trained)",
+                describe(model),
+                error=TypeError,
+            )
         if scalars:
             self.log(step, **scalars)
         if not force and step % self.every:
@@ -123,8 +142,11 @@ class LiveRun:
         return True
 
     def log(self, step: int, **scalars: float) -> None:
-        """Store training scalars at ``step`` (the widgets draw them beside the geometry)."""
-        values = {name: float(value) for name, value in scalars.items()}
+        """Store training scalars at ``step`` (the widgets draw them beside the geometry).
+
+        ``step`` as in :meth:`observe`; each scalar a real number (a 0-d tensor too)."""
+        step = check_step(step, func="LiveRun.log")
+        values = {name: _scalar(value, name) for name, value in scalars.items()}
         self.trajectory.store.put_scalars(self.trajectory.run, step, values)
 
     def _record(self, step: int, fingerprint: str, layer: str, error: str) -> Record:
@@ -185,6 +207,18 @@ class LiveRun:
                 live.wait()
 
         return RepscopeCallback()
+
+
+def _scalar(value: Any, name: str) -> float:
+    """A training scalar as a float (NaN and Inf kept: a diverged loss is worth drawing)."""
+    if isinstance(value, torch.Tensor) and value.numel() == 1 and not value.is_complex():
+        value = value.item()
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        fail(name, "LiveRun.log", "a real number", describe(value), error=TypeError)
+    try:
+        return float(value)
+    except OverflowError:
+        fail(name, "LiveRun.log", "a real number a float can hold", describe(value))
 
 
 def start_of(model: torch.nn.Module, step: int) -> str:

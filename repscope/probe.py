@@ -269,6 +269,15 @@ class Probe:
     ):
         func = "Probe"
         self.inputs, self.mask = self._normalise_inputs(inputs, func)
+        bad = _non_finite_inputs(self.inputs)
+        if bad:
+            fail(
+                "inputs",
+                func,
+                "finite values (a probe of NaN or Inf inputs makes every layer of every "
+                "checkpoint NaN)",
+                bad,
+            )
         self.n_samples = len(next(iter(self.inputs.values())))
         #: ``"tokens"`` (token ids: a language model's probe) or ``"values"`` (any other tensor).
         self.input_kind = "tokens" if "input_ids" in self.inputs else "values"
@@ -641,11 +650,18 @@ class Probe:
         ------
         ProbeError
             A layer does not exist (the message lists valid names) or never runs, the probe is
-            longer than the model's context, or a layer's activations are not finite (a
-            diverged checkpoint).
+            longer than the model's context, the probe's own inputs are not finite (changed
+            in place after the Probe was made: the Probe refuses them), or a layer's
+            activations are not finite (a diverged checkpoint).
         """
         layers = list(dict.fromkeys(self.resolve_layers(model)))
         self._check_context(model)
+        bad = _non_finite_inputs(self.inputs)  # changed in place since the Probe was made
+        if bad:
+            raise ProbeError(
+                f"the probe's inputs hold {bad}: the probe is broken, not the checkpoint. "
+                "Give the Probe finite inputs."
+            )
         modules = dict(model.named_modules())
         device = next(model.parameters()).device
         plan = None
@@ -696,6 +712,19 @@ class Probe:
                     f"layer {name!r} produced NaN/Inf activations (a diverged checkpoint?)."
                 )
         return result
+
+
+def _non_finite_inputs(inputs: Mapping[str, torch.Tensor]) -> str:
+    """``"3 NaN/Inf values in 'pixel_values'"`` for the floating-point inputs that are not
+    finite, or ``""``: checked once per Probe and once per capture, before any forward pass,
+    so that NaN inputs are blamed on the probe, not on every layer of every checkpoint."""
+    found = []
+    for key, tensor in inputs.items():
+        if tensor.is_floating_point() or tensor.is_complex():
+            count = int((~torch.isfinite(tensor)).sum())
+            if count:
+                found.append(f"{count} NaN/Inf value(s)" + (f" in {key!r}" if key else ""))
+    return ", ".join(found)
 
 
 def _shape(out: torch.Tensor) -> str:

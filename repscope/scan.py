@@ -12,18 +12,20 @@ import contextlib
 import dataclasses
 import multiprocessing as mp
 import os
+import warnings
 from typing import Any
 
 import numpy as np
 import torch
 
 from . import geometry
-from ._validation import fail
+from ._validation import DegenerateInputWarning, fail
 from .config import MeasureConfig
+from .geometry._arrays import centre
 from .geometry.spectrum import Spectrum
 from .measure_registry import Inputs, compute_all
 from .probe import Probe, ProbeError
-from .sources.base import Checkpoint
+from .sources.base import Checkpoint, safe_name
 from .sources.loading import CheckpointError
 from .store import Record
 from .views import gradient_matrices, weight_matrices
@@ -70,10 +72,30 @@ def measures_of(
             dtype=config.torch_dtype,
         )
     )
-    values, notes = compute_all(
-        Inputs(matrix=matrix, spectrum=spec, config=config, labels=labels, reference=reference)
-    )
+    inputs = Inputs(matrix=matrix, spectrum=spec, config=config, labels=labels, reference=reference)
+    if _no_variance(matrix, spec, config):  # said once in the record, not by every measure
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DegenerateInputWarning)
+            values, notes = compute_all(inputs)
+        notes.insert(0, NO_VARIANCE)
+    else:
+        values, notes = compute_all(inputs)
     return values, spec.eigenvalues().cpu().numpy(), "; ".join(notes) or None
+
+
+#: The note of a layer whose activations have no variance (a dead layer, a constant output).
+NO_VARIANCE = (
+    "no variance (every column constant, up to rounding): the ranks, ratios, DSE and DSMI "
+    "are 0 and alpha is nan"
+)
+
+
+def _no_variance(matrix: torch.Tensor, spec: Spectrum, config: MeasureConfig) -> bool:
+    """Whether the matrix has no variance, as the measures decide it
+    (:func:`repscope.geometry._arrays.centre`): its covariance spectrum is all zeros."""
+    if spec.kind == "covariance":
+        return bool(spec.values[..., 0].le(0).all())
+    return bool(centre(matrix.to(config.torch_dtype).unsqueeze(0))[2].all())
 
 
 def _matrices(
@@ -207,7 +229,8 @@ def failed_checkpoint(
     config : MeasureConfig
         The measures' configuration.
     error : str
-        Why it failed, for a person.
+        Why it failed, for a person. A file name in it that is not UTF-8 is stored escaped
+        (:func:`~repscope.sources.base.safe_name`).
 
     Returns
     -------
@@ -218,7 +241,7 @@ def failed_checkpoint(
         Record(
             layer=WHOLE_CHECKPOINT,
             status="failed",
-            error=error,
+            error=safe_name(error),
             **_base(ckpt, run, fingerprint, probe, config),
         )
     ]

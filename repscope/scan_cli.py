@@ -13,6 +13,7 @@ from typing import Any
 
 import torch
 
+from ._terminal import printable
 from .config import DSE_METHODS, DTYPES, ERROR_METHODS, MeasureConfig
 from .probe import REPRESENTATIONS, SPATIAL, Probe
 from .scan import process_pool
@@ -342,19 +343,23 @@ def run_scan(args: argparse.Namespace) -> int:
     pending = len(traj.pending())
     skipped = getattr(source, "skipped", [])
     for name, why in skipped:
-        print(f"skipped: {name}: {why}")
+        print(printable(f"skipped: {name}: {why}"))
     print(
-        f"{traj.run}: {len(source)} checkpoints, {len(source) - pending} already in "
-        f"{args.store}, {pending} to measure."
+        printable(
+            f"{traj.run}: {len(source)} checkpoints, {len(source) - pending} already in "
+            f"{args.store}, {pending} to measure."
+        )
     )
     with _executor(args) as executor:
         traj.compute(executor, progress=not args.no_progress)
     failures = traj.failures
     for row in failures.itertuples():
         print(
-            f"failed: step {row.step}"
-            + ("" if row.layer == "*" else f", layer {row.layer}")
-            + f": {row.error}"
+            printable(
+                f"failed: step {row.step}"
+                + ("" if row.layer == "*" else f", layer {row.layer}")
+                + f": {row.error}"
+            )
         )
     measured = sorted({r.layer for r in traj.records() if r.status == "ok"})
     if not measured:
@@ -362,18 +367,24 @@ def run_scan(args: argparse.Namespace) -> int:
         return EXIT_ERROR
     if args.phase_layer and args.phase_layer not in traj.layers:
         print(
-            f"--phase-layer {args.phase_layer!r} was not measured; the layers are {traj.layers}.",
+            printable(
+                f"--phase-layer {args.phase_layer!r} was not measured; the layers are "
+                f"{traj.layers}."
+            ),
             file=sys.stderr,
         )
         return EXIT_ERROR
     table = traj.phase_table(args.phase_layer)
     layer = args.phase_layer or traj.layers[-1]
+    print()
     print(
-        f"\nphases of layer {layer} (RankMe: {traj.config.spectrum_kind} convention; the run "
-        f"starts {START_WORDS[traj.start]}):"
+        printable(
+            f"phases of layer {layer} (RankMe: {traj.config.spectrum_kind} convention; the run "
+            f"starts {START_WORDS[traj.start]}):"
+        )
     )
     print(
-        table.to_string(index=False, float_format=lambda v: f"{v:+.3f}")
+        printable(table.to_string(index=False, float_format=lambda v: f"{v:+.3f}"), newlines=True)
         if len(table)
         else "no phase detected."
     )

@@ -14,7 +14,7 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
-from .._validation import describe, fail
+from .._validation import describe, fail, warn
 
 _ARRAY = "a 2-D or 3-D array of shape (n_samples, n_features) or (batch, n_samples, n_features)"
 _COMPUTE_DTYPES = (torch.float32, torch.float64)
@@ -67,9 +67,32 @@ def check_dtype(dtype: Any, *, func: str) -> torch.dtype:
 
 def _to_tensor(x: Any, *, name: str, func: str) -> tuple[torch.Tensor, Literal["numpy", "torch"]]:
     if isinstance(x, torch.Tensor):
+        if x.layout != torch.strided:  # sparse COO, CSR, CSC, BSR, BSC
+            fail(
+                name,
+                func,
+                "a dense array (call .to_dense() on a sparse tensor)",
+                f"a sparse tensor ({str(x.layout).removeprefix('torch.')})",
+                error=TypeError,
+            )
+        if x.is_meta:
+            fail(
+                name,
+                func,
+                "an array that holds values",
+                f"a tensor on the 'meta' device (shape {tuple(x.shape)}, no data)",
+            )
         if x.is_complex() or x.dtype == torch.bool or not (x.is_floating_point() or _is_int(x)):
             fail(name, func, "a real numeric array", f"dtype {x.dtype}", error=TypeError)
         return x.detach(), "torch"
+    if callable(getattr(x, "toarray", None)) and hasattr(x, "nnz"):  # a scipy.sparse matrix
+        fail(
+            name,
+            func,
+            "a dense array (call .toarray() on a sparse matrix)",
+            f"a sparse {type(x).__name__}",
+            error=TypeError,
+        )
     try:
         arr = np.asarray(x)
     except Exception:  # ragged lists, objects numpy cannot hold
@@ -101,6 +124,81 @@ def unit_scale(
     scale = data.abs().amax(dim=dims, keepdim=True)
     scale = torch.where(scale > 0, scale, torch.ones_like(scale))
     return data / scale, scale
+
+
+def centre(data: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Column-centred data, with every column that is constant up to rounding set to 0.
+
+    Parameters
+    ----------
+    data : torch.Tensor, shape (B, N, D)
+
+    Returns
+    -------
+    centred : torch.Tensor, shape (B, N, D)
+        A new tensor (``data`` is not changed).
+    magnitude : torch.Tensor, shape (B,)
+        The largest magnitude of ``centred`` (0 where every column is constant).
+    flat : torch.Tensor of bool, shape (B,)
+        Whether every column is constant up to rounding: the data have no variance.
+
+    Notes
+    -----
+    *Rounding level.* Let ``u = ε/2`` be the unit roundoff of the compute dtype. For a column
+    whose ``N`` values all equal ``a``, the computed mean ``m`` satisfies ``|m - a| <= N u |a|``
+    to first order, whatever the order of summation (at most ``(N - 1) u`` from the sum,
+    ``u`` from the division), and ``a - m`` is exact (Sterbenz): every centred value is the
+    same shift, of at most ``N u |a|``, where the exact answer is 0. Such a shift is what gave
+    ``np.full((50, 16), 0.1)`` a RankMe of 1.00002: the data are divided by their largest
+    magnitude before any product is formed, so any non-zero residue becomes a spectrum.
+
+    A column is taken as constant when the spread of its centred values is within the rounding
+    of its own mean::
+
+        max_i x_ij - min_i x_ij  <=  N ε |m_j|        (twice the bound above)
+
+    The spread, not the largest magnitude, is compared, so the shift itself never counts; an
+    exactly constant column has spread 0 and is always caught, and a column whose values differ
+    by a few units in the last place of its mean is caught too. Such a column is set to exactly
+    0, as in exact arithmetic, and when every column is, the data have no variance. Ordinary
+    small variance is kept: in float64 (the default) the bound is ``2.2e-16 N`` relative to
+    the mean (``2.2e-12`` for ``N = 10^4``); in float32 (``dtype=torch.float32``) it is
+    ``1.2e-7 N`` (``1.2e-3`` for ``N = 10^4``), so data whose spread is that small beside
+    their mean need float64. The bound is the compute dtype's: float32 data computed in
+    float64 are judged at float64's rounding.
+
+    Examples
+    --------
+    >>> import torch
+    >>> x = torch.full((1, 50, 3), 0.1, dtype=torch.float64)
+    >>> x[0, :, 2] = torch.arange(50.0)
+    >>> centred, magnitude, flat = centre(x)
+    >>> bool(centred[..., :2].eq(0).all()), float(magnitude[0]), bool(flat[0])
+    (True, 24.5, False)
+    """
+    mean = data.mean(dim=-2, keepdim=True)
+    centred = data - mean
+    high, low = centred.amax(dim=-2, keepdim=True), centred.amin(dim=-2, keepdim=True)
+    tolerance = data.shape[-2] * torch.finfo(data.dtype).eps
+    constant = (high - low) <= tolerance * mean.abs()  # (B, 1, D)
+    if bool(constant.any()):
+        centred.masked_fill_(constant, 0.0)
+        high, low = high.masked_fill(constant, 0.0), low.masked_fill(constant, 0.0)
+    magnitude = torch.maximum(high, -low).amax(dim=-1).reshape(-1)
+    return centred, magnitude, constant.all(dim=-1).reshape(-1)
+
+
+def warn_no_variance(flat: torch.Tensor, func: str, answer: str) -> None:
+    """The one :class:`~repscope.DegenerateInputWarning` of every measure for data with no
+    variance (``flat``: per matrix, ``(B,)`` bool; see :func:`centre`), saying the answer."""
+    count = int(flat.sum())
+    if count:
+        which = f" ({count} of the {flat.numel()} matrices)" if flat.numel() > 1 else ""
+        warn(
+            f"{func}: the data have no variance{which} (every column is constant, up to "
+            f"rounding), so {answer}.",
+            stacklevel=4,
+        )
 
 
 def _all_finite(tensor: torch.Tensor) -> bool:

@@ -16,7 +16,7 @@ from typing import Any, Literal, cast
 import torch
 
 from .._validation import check_option, check_real, describe, fail, warn
-from ._arrays import unit_scale
+from ._arrays import centre
 
 Sigma = float | Literal["median", "sqrt_dim"]
 SIGMA_OPTIONS = ("median", "sqrt_dim")
@@ -45,9 +45,11 @@ def check_t(t: Any, *, func: str) -> float:
 
 def prepare(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Points ``(B, N, D)`` centred and divided by their largest magnitude, and that magnitude
-    per batch element ``(B,)`` (1 for constant data)."""
-    scaled, scale = unit_scale(x - x.mean(dim=-2, keepdim=True))
-    return scaled, scale.reshape(-1)
+    per batch element ``(B,)`` (1 for constant data). Columns constant up to rounding are
+    exactly 0 (:func:`~repscope.geometry._arrays.centre`)."""
+    centred, magnitude, _ = centre(x)
+    scale = torch.where(magnitude > 0, magnitude, torch.ones_like(magnitude))
+    return centred.div_(scale.reshape(-1, 1, 1)), scale
 
 
 def squared_distances(x: torch.Tensor) -> torch.Tensor:

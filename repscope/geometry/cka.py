@@ -7,7 +7,7 @@ from typing import Any
 import torch
 
 from .._validation import fail
-from ._arrays import as_batch, check_dtype, unit_scale
+from ._arrays import as_batch, centre, check_dtype, unit_scale, warn_no_variance
 from ._precision import at_full_precision
 
 
@@ -31,7 +31,8 @@ def linear_cka(x: Any, y: Any, *, dtype: torch.dtype | None = None) -> Any:
     Returns
     -------
     float, or array of shape (batch,)
-        In ``[0, 1]``. If either representation has no variance, ``0.0`` (nothing to align).
+        In ``[0, 1]``. If either representation has no variance (every column constant, up to
+        rounding), ``0.0`` (nothing to align), with a :class:`~repscope.DegenerateInputWarning`.
 
     Examples
     --------
@@ -56,9 +57,11 @@ def linear_cka(x: Any, y: Any, *, dtype: torch.dtype | None = None) -> Any:
             f"an array of the same samples as 'x', shape {lead} + (n_features,)",
             f"shape {got}",
         )
-    xc, _ = unit_scale(bx.data - bx.data.mean(dim=-2, keepdim=True))  # CKA is scale-free
-    yd = by.data.to(xc.device)
-    yc, _ = unit_scale(yd - yd.mean(dim=-2, keepdim=True))
+    xc, _, flat_x = centre(bx.data)
+    yc, _, flat_y = centre(by.data.to(xc.device))
+    flat = flat_x | flat_y
+    warn_no_variance(flat, func, "CKA is 0 (nothing to align)")
+    xc, yc = unit_scale(xc)[0], unit_scale(yc)[0]  # CKA is scale-free
     n, dx, dy = xc.shape[-2], xc.shape[-1], yc.shape[-1]
     if n <= max(dx, dy):
         kx, ky = xc @ xc.mT, yc @ yc.mT
@@ -70,4 +73,5 @@ def linear_cka(x: Any, y: Any, *, dtype: torch.dtype | None = None) -> Any:
         norm_y = (yc.mT @ yc).square().sum(dim=(-2, -1))
     denom = torch.sqrt(norm_x) * torch.sqrt(norm_y)
     value = torch.where(denom > 0, cross / denom.clamp_min(1e-300), 0.0).clamp(0.0, 1.0)
+    value = torch.where(flat, 0.0, value)
     return bx.output(value)

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from .._validation import check_int, check_option, fail
-from ._arrays import Batch, as_batch, check_dtype
+from ._arrays import Batch, as_batch, centre, check_dtype, warn_no_variance
 from ._kernel import (
     Sigma,
     check_sigma,
@@ -266,7 +266,9 @@ def dse(
     subsampling). The official code adds ``eps = 2.2e-16`` to every ``p_i`` before taking the
     entropy; that changes ``H`` by less than ``n_samples * 53 * 2.2e-16`` bits. Its kernel
     prefactor ``1 / (sigma sqrt(2 pi))`` cancels in ``M`` and is left out. Duplicated points give
-    zero eigenvalues and a finite DSE; constant data give ``K`` all ones and DSE 0.
+    zero eigenvalues and a finite DSE. Points that coincide (data with no variance, every
+    column constant up to rounding) give ``K`` all ones: DSE is 0, with a
+    :class:`~repscope.DegenerateInputWarning`, as every measure gives for such data.
 
     References
     ----------
@@ -296,9 +298,8 @@ def dse(
     }
     seed = check_int(seed, name="seed", func=func, low=0)
     batch = as_batch(x, func=func, dtype=compute_dtype)
-    if method == "lanczos" and batch.n_samples > 4 * options["n_top"]:
-        from .diffusion_approx import lanczos_entropy
-
+    lanczos = method == "lanczos" and batch.n_samples > 4 * options["n_top"]
+    if lanczos:
         n = batch.n_samples
         check_memory(
             square_bytes(1, n, torch.float32, 1),
@@ -308,10 +309,18 @@ def dse(
             what=f"the {n} × {n} operator in float32",
             advice="Use a subsample of the points.",
         )
+    else:
+        _guard(batch, func, 2)
+    flat = centre(batch.data)[2]  # the points coincide, up to rounding: K is all ones
+    warn_no_variance(flat, func, "the points coincide and DSE is 0")
+    if bool(flat.all()):
+        return batch.output(torch.zeros(flat.shape, dtype=compute_dtype, device=flat.device))
+    if lanczos:
+        from .diffusion_approx import lanczos_entropy
 
         values = torch.stack(
             [lanczos_entropy(xb, sigma, t, seed=seed, **options)[0] for xb in batch.data]
-        )
-        return batch.output(values.to(compute_dtype))
-    _guard(batch, func, 2)
-    return batch.output(entropy_bits(torch.linalg.eigvalsh(operator(batch.data, sigma)), t))
+        ).to(compute_dtype)
+    else:
+        values = entropy_bits(torch.linalg.eigvalsh(operator(batch.data, sigma)), t)
+    return batch.output(torch.where(flat, 0.0, values))

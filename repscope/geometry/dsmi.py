@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from .._validation import check_int, check_option, describe, fail, warn
-from ._arrays import as_batch, check_dtype
+from ._arrays import as_batch, centre, check_dtype, warn_no_variance
 from ._kernel import (
     Sigma,
     bandwidths,
@@ -166,7 +166,9 @@ def dsmi(
     Reproduces ``dse_dsmi.diffusion_spectral_mutual_information`` 1.1 up to its random subsets:
     the values agree within sampling noise, not bit for bit. A group with a single member
     contributes 0 (the DSE of one point is 0, and so is that of a random single point); it
-    still counts in ``p(y)``. Memory: ``(n_repeats + 1) n_y^2`` floats for the largest group.
+    still counts in ``p(y)``. Points that coincide (no variance, up to rounding) give 0, with a
+    :class:`~repscope.DegenerateInputWarning`. Memory: ``(n_repeats + 1) n_y^2`` floats for the
+    largest group.
 
     References
     ----------
@@ -208,6 +210,10 @@ def dsmi(
         + (f" and the {n} × {n} distances for sigma='median'" if sigma == "median" else ""),
         advice="Use a subsample of the points, fewer n_repeats, or a numeric sigma.",
     )
+    flat = centre(batch.data)[2]
+    if bool(flat.any()):  # every subset's points coincide: each DSE is 0
+        warn_no_variance(flat, _FUNC, "the points coincide and DSMI is 0")
+        return 0.0
     prepared, scale = prepare(batch.data)
     points = prepared[0]  # every subset in the units of all of x (one bandwidth)
     d2 = squared_distances(prepared) if sigma == "median" else prepared

@@ -3,9 +3,10 @@
 Each public function takes either a data array (it then computes the spectrum itself) or a
 ``Spectrum`` (so that one eigendecomposition serves every measure).
 
-Degenerate input policy: data with no variance at all (constant rows) has an all-zero spectrum;
-its effective rank, participation ratio, stable rank and numerical rank are ``0``, and its α-ReQ
-is ``nan`` with a :class:`~repscope.DegenerateInputWarning`.
+Degenerate input policy: data with no variance (every column constant, exactly or up to
+rounding: see :func:`~repscope.geometry._arrays.centre`) has an all-zero spectrum; its effective
+rank, participation ratio, stable rank and numerical rank are ``0`` and its α-ReQ is ``nan``,
+each with a :class:`~repscope.DegenerateInputWarning` (as DSE, DSMI and CKA give 0 with one).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any, cast
 import torch
 
 from .._validation import check_int, check_option, check_real, describe, fail
+from ._arrays import warn_no_variance
 from .spectrum import SPECTRUM_KINDS, Spectrum, SpectrumKind, spectrum
 
 
@@ -37,7 +39,8 @@ def as_spectrum(x: Any, *, func: str, kind: str | None, dtype: torch.dtype | Non
         raise type(err)(str(err).replace("argument of spectrum", f"argument of {func}")) from None
 
 
-def _zero_rows(spec: Spectrum) -> torch.Tensor:
+def zero_rows(spec: Spectrum) -> torch.Tensor:
+    """Per matrix, whether its spectrum is all zeros (the data have no variance), ``(B,)``."""
     return spec.values[..., 0] <= 0
 
 
@@ -80,10 +83,16 @@ def effective_rank(
     func = "effective_rank"
     eps = check_real(eps, name="eps", func=func, low=0.0)
     spec = as_spectrum(x, func=func, kind=convention, dtype=dtype)
+    warn_no_variance(zero_rows(spec), func, "the effective rank is 0")
+    return rankme_of(spec, eps)
+
+
+def rankme_of(spec: Spectrum, eps: float) -> Any:
+    """:func:`effective_rank` of a Spectrum, without the warning for data with no variance."""
     values = spec.values.sqrt() if spec.kind == "singular" else spec.values
     p = values / values.sum(dim=-1, keepdim=True).clamp_min(torch.finfo(values.dtype).tiny) + eps
     entropy = -torch.special.xlogy(p, p).sum(dim=-1)
-    return spec.output(torch.where(_zero_rows(spec), 0.0, torch.exp(entropy)))
+    return spec.output(torch.where(zero_rows(spec), 0.0, torch.exp(entropy)))
 
 
 def participation_ratio(
@@ -102,8 +111,14 @@ def participation_ratio(
     3.0
     """
     spec = as_spectrum(x, func="participation_ratio", kind=convention, dtype=dtype)
+    warn_no_variance(zero_rows(spec), "participation_ratio", "the participation ratio is 0")
+    return participation_of(spec)
+
+
+def participation_of(spec: Spectrum) -> Any:
+    """:func:`participation_ratio` of a Spectrum, without the warning for data with no variance."""
     inv = (spec.values**2).sum(dim=-1)
-    return spec.output(torch.where(_zero_rows(spec), 0.0, 1.0 / inv.clamp_min(1e-300)))
+    return spec.output(torch.where(zero_rows(spec), 0.0, 1.0 / inv.clamp_min(1e-300)))
 
 
 def stable_rank(x: Any, *, convention: str | None = None, dtype: torch.dtype | None = None) -> Any:
@@ -119,8 +134,14 @@ def stable_rank(x: Any, *, convention: str | None = None, dtype: torch.dtype | N
     1.5
     """
     spec = as_spectrum(x, func="stable_rank", kind=convention, dtype=dtype)
+    warn_no_variance(zero_rows(spec), "stable_rank", "the stable rank is 0")
+    return stable_rank_of(spec)
+
+
+def stable_rank_of(spec: Spectrum) -> Any:
+    """:func:`stable_rank` of a Spectrum, without the warning for data with no variance."""
     top = spec.values[..., 0]
-    return spec.output(torch.where(_zero_rows(spec), 0.0, 1.0 / top.clamp_min(1e-300)))
+    return spec.output(torch.where(zero_rows(spec), 0.0, 1.0 / top.clamp_min(1e-300)))
 
 
 def numerical_rank(
@@ -155,6 +176,12 @@ def numerical_rank(
     if rtol is not None:
         rtol = check_real(rtol, name="rtol", func=func, low=0.0, high=1.0)
     spec = as_spectrum(x, func=func, kind=convention, dtype=dtype)
+    warn_no_variance(zero_rows(spec), func, "the numerical rank is 0")
+    return numerical_rank_of(spec, rtol)
+
+
+def numerical_rank_of(spec: Spectrum, rtol: float | None) -> Any:
+    """:func:`numerical_rank` of a Spectrum, without the warning for data with no variance."""
     if rtol is None:
         tol = spec.rank_tolerance()
     else:
@@ -186,6 +213,11 @@ __all__ = [
     "check_fit_range",
     "effective_rank",
     "numerical_rank",
+    "numerical_rank_of",
+    "participation_of",
     "participation_ratio",
+    "rankme_of",
     "stable_rank",
+    "stable_rank_of",
+    "zero_rows",
 ]

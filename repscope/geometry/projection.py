@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from .._validation import check_int, describe, fail
-from ._arrays import as_batch, check_dtype
+from ._arrays import as_batch, centre, check_dtype
 from ._precision import at_full_precision
 
 #: Below this many features (or samples) the principal axes come from an exact eigensolver.
@@ -66,7 +66,7 @@ def principal_coordinates(
     k = check_int(n_components, name="n_components", func=func, low=1)
     if k > limit:
         fail("n_components", func, f"an int <= min(n_samples, n_features) = {limit}", repr(k))
-    centred = data - data.mean(dim=-2, keepdim=True)
+    centred = centre(data)[0]  # columns constant up to rounding are 0: no axis of rounding
     if limit <= EXACT_LIMIT:
         axes = _exact_axes(centred, k)
     else:

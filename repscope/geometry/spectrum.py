@@ -27,7 +27,7 @@ from typing import Any, Literal
 import torch
 
 from .._validation import check_int, check_option
-from ._arrays import Batch, as_batch, check_dtype
+from ._arrays import Batch, as_batch, centre, check_dtype
 from ._precision import at_full_precision
 
 SpectrumKind = Literal["covariance", "singular"]
@@ -141,19 +141,20 @@ def _centred_unit_scaled(data: torch.Tensor, *, center: bool) -> tuple[torch.Ten
     """``(data - mean) / s`` (or ``data / s``) and ``s``, shape ``(B, 1, 1)``: the result of
     :func:`~repscope.geometry._arrays.unit_scale`, computed on one copy of the data.
 
-    The column means are subtracted into a new tensor, the scale (the largest magnitude, 1 for
-    all-zero data) is ``max(amax, -amin)`` (no ``abs`` copy; ``amax`` and ``amin`` along a dim
-    are 4–5× faster than ``aminmax`` along it), and the division is done in place.
+    Centred, columns that are constant up to rounding are exactly 0
+    (:func:`~repscope.geometry._arrays.centre`): data with no variance have an all-zero
+    spectrum, whatever rounding the mean left. The scale (the largest magnitude, 1 for all-zero
+    data) comes from ``amax`` and ``amin`` (no ``abs`` copy; along a dim they are 4–5× faster
+    than ``aminmax`` along it), and the division is done in place.
     """
     if center:
-        data = data - data.mean(dim=-2, keepdim=True)
-        owned = True
+        data, magnitude, _ = centre(data)
+        scale = magnitude.reshape(-1, 1, 1)
     else:
-        owned = False
-    flat = data.reshape(data.shape[0], -1)
-    scale = torch.maximum(flat.amax(dim=-1), -flat.amin(dim=-1)).reshape(-1, 1, 1)
+        flat = data.reshape(data.shape[0], -1)
+        scale = torch.maximum(flat.amax(dim=-1), -flat.amin(dim=-1)).reshape(-1, 1, 1)
     scale = torch.where(scale > 0, scale, torch.ones_like(scale))
-    return (data.div_(scale) if owned else data / scale), scale
+    return (data.div_(scale) if center else data / scale), scale
 
 
 def _scaled_eigenvalues(data: torch.Tensor, *, center: bool) -> tuple[torch.Tensor, torch.Tensor]:

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any, cast
 
 import torch
 
-from .._validation import check_int, check_option, check_real
-from ._arrays import as_batch, check_dtype
+from .._validation import DegenerateInputWarning, check_int, check_option, check_real
+from ._arrays import as_batch, check_dtype, warn_no_variance
 from ._precision import at_full_precision
 from .measures import (
     check_fit_range,
-    effective_rank,
-    numerical_rank,
-    participation_ratio,
-    stable_rank,
+    numerical_rank_of,
+    participation_of,
+    rankme_of,
+    stable_rank_of,
+    zero_rows,
 )
 from .powerlaw import PowerLawFit, fit_power_law
 from .spectrum import SPECTRUM_KINDS, Spectrum, SpectrumKind, spectrum_of_batch
@@ -105,11 +107,19 @@ def spectral_summary(
     check_real(eps, name="eps", func=func, low=0.0)
     batch = as_batch(x, func=func, dtype=check_dtype(dtype, func=func))
     spec = spectrum_of_batch(batch, kind=cast(SpectrumKind, kind), max_components=max_components)
+    flat = zero_rows(spec)
+    warn_no_variance(flat, func, "the ranks and ratios are 0 and alpha is nan")
+    if bool(flat.any()):
+        with warnings.catch_warnings():  # said once, above
+            warnings.simplefilter("ignore", DegenerateInputWarning)
+            alpha = fit_power_law(spec, first_last)
+    else:
+        alpha = fit_power_law(spec, first_last)
     return SpectralSummary(
         spectrum=spec,
-        effective_rank=effective_rank(spec, eps=eps),
-        alpha=fit_power_law(spec, first_last),
-        participation_ratio=participation_ratio(spec),
-        stable_rank=stable_rank(spec),
-        numerical_rank=numerical_rank(spec),
+        effective_rank=rankme_of(spec, eps),
+        alpha=alpha,
+        participation_ratio=participation_of(spec),
+        stable_rank=stable_rank_of(spec),
+        numerical_rank=numerical_rank_of(spec, None),
     )

@@ -33,6 +33,7 @@ import torch
 
 from .._validation import check_int, check_option, check_real, fail
 from ._arrays import as_batch, check_dtype
+from ._arrays import centre as centred
 from ._kernel import Sigma
 from ._precision import at_full_precision
 from .measures import check_fit_range, effective_rank
@@ -195,12 +196,11 @@ def _leave_out(
     groups = check_int(groups, name="groups", func=func, low=2)
     if groups > n:
         fail("groups", func, f"at most n_samples ({n})", repr(groups))
-    data = batch.data[0]
+    centre = kind == "covariance"
+    # centred for accuracy (each subset recentres), columns constant up to rounding exactly 0
+    data = centred(batch.data)[0][0] if centre else batch.data[0]
     scale = data.abs().amax().clamp_min(torch.finfo(data.dtype).tiny)
     data = data / scale
-    centre = kind == "covariance"
-    if centre:
-        data = data - data.mean(dim=0, keepdim=True)  # for accuracy; each subset recentres
     parts = [torch.as_tensor(p, device=data.device) for p in groups_of(n, groups, seed)]
     kept = n - max(len(p) for p in parts)
     if d <= kept:

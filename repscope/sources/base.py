@@ -3,15 +3,95 @@
 from __future__ import annotations
 
 import hashlib
+import numbers
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
+import numpy as np
 import torch
 
+from .._validation import describe, fail
 from .loading import CheckpointError, load_state_dict
 
 ModelFactory = Callable[[], torch.nn.Module]
+
+#: The largest step a store can hold: SQLite's INTEGER is a signed 64-bit integer.
+MAX_STEP = 2**63 - 1
+#: What a step must be, in messages.
+A_STEP = f"a non-negative integer no larger than {MAX_STEP} (2**63 - 1, SQLite's INTEGER)"
+
+
+def step_problem(value: Any) -> str | None:
+    """Why ``value`` cannot be a training step, or ``None`` when it can.
+
+    A step is a non-negative integer that SQLite's INTEGER holds: a Python ``int``, a numpy
+    integer, or a 0-d integer tensor — never a bool, a float (``5.9``, ``5.0``, ``inf``), a
+    string or ``None``.
+
+    Examples
+    --------
+    >>> step_problem(5), step_problem(-5), step_problem(True), step_problem(5.9)
+    (None, 'negative', 'a bool, not an integer', 'not an integer (a float)')
+    >>> step_problem(2**70)
+    'larger than 2**63 - 1, the largest INTEGER SQLite holds'
+    """
+    if isinstance(value, torch.Tensor):
+        if value.ndim != 0 or value.is_floating_point() or value.dtype == torch.bool:
+            return f"not an integer (a tensor of shape {tuple(value.shape)}, {value.dtype})"
+        value = value.item()
+    if isinstance(value, (bool, np.bool_)):
+        return "a bool, not an integer"
+    if not isinstance(value, numbers.Integral):
+        return f"not an integer (a {type(value).__name__})"
+    value = int(value)
+    if value < 0:
+        return "negative"
+    if value > MAX_STEP:
+        return "larger than 2**63 - 1, the largest INTEGER SQLite holds"
+    return None
+
+
+def check_step(value: Any, *, func: str, name: str = "step") -> int:
+    """``value`` as an ``int`` step, or the house error naming ``name`` of ``func``.
+
+    Examples
+    --------
+    >>> import numpy as np, torch
+    >>> check_step(np.int64(7), func="f"), check_step(torch.tensor(8), func="f")
+    (7, 8)
+    >>> check_step(2.5, func="f")
+    Traceback (most recent call last):
+    ...
+    TypeError: The 'step' argument of f must be a non-negative integer ...; got 2.5.
+    """
+    problem = step_problem(value)
+    if problem is not None:
+        out_of_range = problem.startswith(("negative", "larger"))
+        fail(name, func, A_STEP, describe(value), error=ValueError if out_of_range else TypeError)
+    return int(value)
+
+
+def safe_name(text: str | os.PathLike) -> str:
+    """A file name or path as text that can be stored and printed: bytes that are not UTF-8
+    (Linux hands them over as lone surrogates, ``os.fsdecode``) become ``\\xff`` escapes.
+
+    Examples
+    --------
+    >>> import os
+    >>> safe_name(os.fsdecode(b"run-\\xff"))
+    'run-\\\\xff'
+    >>> safe_name("café")
+    'café'
+    """
+    text = os.fspath(text)
+    try:
+        raw = text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a lone surrogate that is no escaped byte
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return raw.decode("utf-8", "backslashreplace")
+
 
 #: Where a run starts: at initialisation, from a trained model (a fine-tune), or not known.
 STARTS = ("init", "pretrained", "unknown")
@@ -59,7 +139,8 @@ class Source(Protocol):
 
 
 def file_fingerprint(*paths: Path) -> str:
-    """``sha256:<hex>`` of the files' bytes, in order (``missing:<path>`` if one is not there).
+    """``sha256:<hex>`` of the files' bytes, in order (``missing:<path>`` if one is not there,
+    the path :func:`safe_name`).
 
     The bytes, not the tensors: ``torch.save`` writes the file's name into its archive, so the
     same weights saved under two names hash differently (they are then measured twice).
@@ -67,7 +148,7 @@ def file_fingerprint(*paths: Path) -> str:
     stats = []
     for path in paths:
         if not path.is_file():
-            return f"missing:{path}"
+            return f"missing:{safe_name(path)}"
         st = path.stat()
         stats.append((str(path.resolve()), st.st_size, st.st_mtime_ns))
     key = tuple(stats)
@@ -151,8 +232,9 @@ class FileCheckpoint(Checkpoint):
     """A state dict in one file (``.safetensors``, ``.pt``, ``.pth``), loaded into ``model()``."""
 
     def __init__(self, step: int, path: str | Path, model: ModelFactory):
-        self.step, self.path, self.model = int(step), Path(path), model
-        self.name = self.path.name
+        self.step = check_step(step, func="FileCheckpoint")
+        self.path, self.model = Path(path), model
+        self.name = safe_name(self.path.name)
 
     def fingerprint(self) -> str:
         return file_fingerprint(self.path)

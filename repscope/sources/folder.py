@@ -17,10 +17,13 @@ from .base import (
     FileCheckpoint,
     ModelFactory,
     build_model,
+    check_step,
     factory_spec,
     file_fingerprint,
+    safe_name,
+    step_problem,
 )
-from .loading import CheckpointError, load_state_dicts, weight_files
+from .loading import WEIGHT_FILES, CheckpointError, load_state_dicts, weight_files
 
 WEIGHT_SUFFIXES = (".safetensors", ".pt", ".pth")
 _STEP = re.compile(
@@ -39,7 +42,13 @@ def is_training_scalar(name: str, value: Any) -> bool:
     wanted = name in TRAINER_SCALARS or (
         name.startswith("eval_") and "runtime" not in name and "per_second" not in name
     )
-    return wanted and isinstance(value, (int, float)) and not isinstance(value, bool)
+    if not wanted or not isinstance(value, (int, float)) or isinstance(value, bool):
+        return False
+    try:
+        float(value)
+    except OverflowError:  # an integer beyond any float (10**400 in a JSON log)
+        return False
+    return True
 
 
 def step_from_name(name: str) -> int | None:
@@ -68,8 +77,13 @@ def step_from_name(name: str) -> int | None:
 
 
 class SkippedCheckpointWarning(RepscopeWarning):
-    """Files in a checkpoint folder looked like weights but were left out (the reason is in
-    the message and in ``CheckpointFolder.skipped``)."""
+    """Files or folders in a checkpoint folder held weights but were left out (the reason is
+    in the message and in ``CheckpointFolder.skipped``)."""
+
+
+class TrainerStateWarning(RepscopeWarning):
+    """A Trainer's ``trainer_state.json`` could not be read (the training scalars then come
+    from the next one that can, or there are none); the message names the file and why."""
 
 
 class TrainerCheckpoint(Checkpoint):
@@ -81,14 +95,15 @@ class TrainerCheckpoint(Checkpoint):
     """
 
     def __init__(self, step: int, folder: Path, model: ModelFactory | None):
-        self.step, self.folder, self.model = int(step), Path(folder), model
-        self.name = self.folder.name
+        self.step = check_step(step, func="TrainerCheckpoint")
+        self.folder, self.model = Path(folder), model
+        self.name = safe_name(self.folder.name)
 
     def fingerprint(self) -> str:
         try:
             return file_fingerprint(*weight_files(self.folder))
         except CheckpointError:
-            return f"missing:{self.folder}"
+            return f"missing:{safe_name(self.folder)}"
 
     def load(self) -> torch.nn.Module:
         paths = weight_files(self.folder)
@@ -125,14 +140,44 @@ def pretrained_name(folder: Path) -> str | None:
     return name if isinstance(name, str) and name.strip() else None
 
 
-def _trainer_step(folder: Path) -> int | None:
-    state = folder / "trainer_state.json"
-    if state.is_file():
-        try:
-            return int(json.loads(state.read_text())["global_step"])
-        except (ValueError, KeyError, TypeError):
-            return None
-    return None
+def read_trainer_state(path: Path) -> tuple[dict[str, Any] | None, str]:
+    """A ``trainer_state.json`` as a mapping, or ``None`` and why it cannot be read."""
+    try:
+        state = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as err:
+        return None, f"cannot be read ({err.strerror})"
+    except UnicodeDecodeError as err:
+        return None, f"is not UTF-8 text (byte {err.start})"
+    except ValueError as err:  # json.JSONDecodeError, and a number too long to convert
+        return None, f"is not valid JSON ({err})"
+    if not isinstance(state, dict):
+        return None, f"holds {describe(state)}, not a JSON object"
+    return state, ""
+
+
+def _trainer_step(folder: Path) -> tuple[int | None, str]:
+    """The ``global_step`` of a folder's ``trainer_state.json``, or ``None`` and why not."""
+    state_file = folder / "trainer_state.json"
+    if not state_file.is_file():
+        return None, "no step in its name (checkpoint-<n>) and no trainer_state.json"
+    state, why = read_trainer_state(state_file)
+    if state is None:
+        return None, f"no step in its name, and its trainer_state.json {why}"
+    if "global_step" not in state:
+        return None, "no step in its name, and no global_step in its trainer_state.json"
+    step = state["global_step"]
+    problem = step_problem(step)
+    if problem is not None:
+        return None, f"the global_step in its trainer_state.json, {describe(step)}, is {problem}"
+    return int(step), ""
+
+
+def _holds_weights(folder: Path) -> bool:
+    """Whether a folder holds a model's weights as a Trainer saves them (one file or shards)."""
+    return any(
+        (folder / name).is_file() or (folder / f"{name}.index.json").is_file()
+        for name in WEIGHT_FILES
+    )
 
 
 class CheckpointFolder:
@@ -155,7 +200,13 @@ class CheckpointFolder:
     Notes
     -----
     The step of each checkpoint is read from its name (``step_1000.pt``, ``checkpoint-500``), or
-    from ``trainer_state.json`` for a Trainer folder whose name has none.
+    from ``trainer_state.json`` for a Trainer folder whose name has none. A step is a
+    non-negative integer SQLite can hold (at most 2**63 - 1). A weight file or a folder holding
+    weights whose step cannot be read (no step, a ``global_step`` of ``Infinity``, ``true``,
+    ``-5`` or ``5.9``, a step too large) is left out and listed in :attr:`skipped` with the
+    reason, with a :class:`SkippedCheckpointWarning`; the other checkpoints are scanned.
+    Names that are not valid UTF-8 are kept as escapes (``run-\\xff``) in the run's name,
+    the checkpoints' names and the store.
 
     Examples
     --------
@@ -193,16 +244,17 @@ class CheckpointFolder:
                 error=TypeError,
             )
         self.model = model
-        self.run = run or self.path.resolve().name
-        #: Weight files that were left out, and why (``[(name, reason)]``).
+        self.run = run or safe_name(self.path.resolve().name)
+        #: Weight files and folders holding weights that were left out, and why
+        #: (``[(name, reason)]``).
         self.skipped: list[tuple[str, str]] = []
         self.checkpoints = self._find()
         if self.skipped:
             shown = "; ".join(f"{name}: {why}" for name, why in self.skipped[:5])
             more = f" (and {len(self.skipped) - 5} more)" if len(self.skipped) > 5 else ""
             warn(
-                f"CheckpointFolder({str(self.path)!r}) skipped {len(self.skipped)} file(s): "
-                f"{shown}{more}. See .skipped.",
+                f"CheckpointFolder({safe_name(self.path)!r}) skipped {len(self.skipped)} "
+                f"file(s): {shown}{more}. See .skipped.",
                 category=SkippedCheckpointWarning,
             )
 
@@ -230,8 +282,12 @@ class CheckpointFolder:
     def _checkpoint(self, entry: Path) -> Checkpoint | None:
         if entry.is_dir():
             step = step_from_name(entry.name) if entry.name.startswith("checkpoint") else None
-            step = step if step is not None else _trainer_step(entry)
+            why = _name_step_problem(step)
             if step is None:
+                step, why = _trainer_step(entry)
+            if step is None or why:
+                if _holds_weights(entry):  # a folder without weights is no checkpoint
+                    self.skipped.append((safe_name(entry.name), why))
                 return None
             return TrainerCheckpoint(step, entry, self.model)
         if entry.suffix.lower() not in WEIGHT_SUFFIXES or entry.name in (
@@ -243,10 +299,13 @@ class CheckpointFolder:
         if step is None:
             self.skipped.append(
                 (
-                    entry.name,
+                    safe_name(entry.name),
                     f"no step in its name (name it step_<n>{entry.suffix}, or checkpoint-<n>)",
                 )
             )
+            return None
+        if _name_step_problem(step):
+            self.skipped.append((safe_name(entry.name), _name_step_problem(step)))
             return None
         if self.model is None:
             fail(
@@ -279,7 +338,7 @@ class CheckpointFolder:
     def describe(self) -> dict[str, str | None]:
         """The run's source as the store records it; ``identity`` (the folder's absolute path
         and the model factory) keeps two sources from mixing under one run name."""
-        path, model = str(self.path.resolve()), factory_spec(self.model)
+        path, model = safe_name(self.path.resolve()), factory_spec(self.model)
         return {
             "kind": "folder",
             "path": path,
@@ -288,31 +347,63 @@ class CheckpointFolder:
         }
 
     def scalars(self) -> list[tuple[int, str, float]]:
-        """Training scalars from the newest Trainer ``trainer_state.json``'s ``log_history``:
-        ``(step, name, value)`` for the loss, learning rate, gradient norm and every ``eval_*``
-        metric (``[]`` for a folder of weight files)."""
+        """Training scalars from the newest readable Trainer ``trainer_state.json``'s
+        ``log_history``: ``(step, name, value)`` for the loss, learning rate, gradient norm and
+        every ``eval_*`` metric (``[]`` for a folder of weight files).
+
+        A ``trainer_state.json`` that cannot be read (not JSON, not an object, a
+        ``log_history`` that is not a list) gives no scalars: the next newest is read instead,
+        with a :class:`TrainerStateWarning` naming the file and the reason. Log entries whose
+        ``step`` is not a step (see :func:`~repscope.sources.base.step_problem`) are left out.
+        """
         states = [
             c.folder / "trainer_state.json"
             for c in reversed(self.checkpoints)
             if isinstance(c, TrainerCheckpoint)
         ] + [self.path / "trainer_state.json"]
+        unreadable: list[str] = []
+        found: list[tuple[int, str, float]] | None = None
         for state in states:
-            if state.is_file():
-                return _log_history(state)
-        return []
+            if not state.is_file():
+                continue
+            history = _log_history(state)
+            if isinstance(history, str):
+                unreadable.append(f"{safe_name(state)} {history}")
+                continue
+            found = history
+            break
+        if unreadable:
+            instead = (
+                f"the training scalars were read from {safe_name(state)}"
+                if found is not None
+                else "no training scalars were read"
+            )
+            warn(f"{'; '.join(unreadable)}: {instead}.", category=TrainerStateWarning)
+        return found or []
 
 
-def _log_history(path: Path) -> list[tuple[int, str, float]]:
-    try:
-        history = json.loads(path.read_text()).get("log_history") or []
-    except (ValueError, OSError, AttributeError):
+def _name_step_problem(step: int | None) -> str:
+    """Why a step read from a name cannot be a step ('' when it can, or there is none)."""
+    problem = step_problem(step) if step is not None else None
+    return f"the step in its name, {step}, is {problem}" if problem else ""
+
+
+def _log_history(path: Path) -> list[tuple[int, str, float]] | str:
+    """The training scalars of one ``trainer_state.json``, or why it cannot be read."""
+    state, why = read_trainer_state(path)
+    if state is None:
+        return why
+    history = state.get("log_history")
+    if history is None:
         return []
+    if not isinstance(history, list):
+        return f"has a log_history of {describe(history)}, not a list"
     out = []
     for entry in history:
         step = entry.get("step") if isinstance(entry, dict) else None
-        if not isinstance(step, int):
+        if not isinstance(step, int) or step_problem(step) is not None:
             continue
         for name, value in entry.items():
             if is_training_scalar(name, value):
-                out.append((step, name, float(value)))
+                out.append((int(step), name, float(value)))
     return out

@@ -13,7 +13,7 @@ from typing import Any
 import torch
 
 from .._validation import describe, fail
-from .base import Checkpoint, file_fingerprint
+from .base import A_STEP, Checkpoint, check_step, file_fingerprint, step_problem
 from .loading import CheckpointError
 
 #: Pythia's 154 checkpoint branches: 0, 1, 2, 4, …, 512, then every 1000 steps to 143000.
@@ -72,7 +72,8 @@ class HubCheckpoint(Checkpoint):
     def __init__(
         self, step: int, repo_id: str, revision: str, model_class: Any, kwargs: dict[str, Any]
     ):
-        self.step, self.repo_id, self.revision = int(step), repo_id, revision
+        self.step = check_step(step, func="HubCheckpoint")
+        self.repo_id, self.revision = repo_id, revision
         self.model_class, self.kwargs = model_class, kwargs
         self.name = f"{repo_id}@{revision}"
 
@@ -217,9 +218,23 @@ class HubRevisions:
             if steps != "pythia":
                 fail("steps", func, "a sequence of ints or 'pythia'", repr(steps))
             steps = PYTHIA_STEPS
-        steps = sorted({int(s) for s in steps})
-        if not steps or steps[0] < 0:
+        try:
+            given = list(steps) if not isinstance(steps, (bytes, dict)) else None
+        except TypeError:  # not iterable
+            given = None
+        if given is None:
+            fail("steps", func, "a sequence of ints or 'pythia'", describe(steps), error=TypeError)
+        if not given:
             fail("steps", func, "a non-empty sequence of non-negative steps", describe(steps))
+        for s in given:
+            if step_problem(s) is not None:
+                fail(
+                    "steps",
+                    func,
+                    f"a sequence of steps, each {A_STEP}",
+                    f"{describe(s)} in it, which is {step_problem(s)}",
+                )
+        steps = sorted({int(s) for s in given})
         if "{step}" not in revision:
             fail("revision", func, "a format string containing '{step}'", repr(revision))
         from_pretrained.setdefault("use_safetensors", None)

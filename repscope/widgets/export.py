@@ -9,19 +9,25 @@ answers the module's requests from that recording, so the page *is* the widget: 
 pickers, arrow keys, play, the overview's click and the lasso selection, with no kernel and no
 network. Everything is embedded as JSON with ``<``, ``>`` and ``&`` escaped, and the module writes
 user strings only as text, so no run, layer, label or text name can become markup.
+
+A page is written only where :func:`~.page_file.check_page_path` allows: a new file or a page
+repscope exported (its head carries ``<meta name="generator" content="repscope …">``); never a
+store or the file it is exported from; another HTML page only with ``overwrite=True``.
 """
 
 from __future__ import annotations
 
+import functools
 import html
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from .._validation import fail
 from .data import RunData, as_runs, curve_names, default_curves
 from .feed import MAX_POINTS, Feed
+from .page_file import GENERATOR, check_page_path
 from .panels import Panel, panels_for
 from .protocol import ESM, script_json, to_page
 
@@ -57,14 +63,22 @@ def record(
     max_points: int | None = MAX_POINTS,
     panels: Sequence[Panel] | None = None,
     func: str = "export_html",
+    arguments: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The state and every message a page needs (what :func:`export_html` embeds)."""
+    """The state and every message a page needs (what :func:`export_html` embeds).
+
+    ``func`` and ``arguments`` (``{"layer": "--layer"}``) say how errors name the caller and
+    its arguments (the command line names its options)."""
+
+    def arg(name: str) -> str:
+        return (arguments or {}).get(name, name)
+
     runs = [RunData(t, n) for t, n in as_runs(trajectory, func)]
     every = [name for run in runs for name in run.layers]
     steps = sorted({int(s) for run in runs for s in run.steps})
     if not every:
         fail(
-            "trajectory",
+            arg("trajectory"),
             func,
             "a trajectory with at least one measured layer",
             f"{len(steps)} step(s) and no measured layer (empty, or every checkpoint failed)",
@@ -73,7 +87,7 @@ def record(
         unknown = [name for name in layers if name not in every]
         if unknown or isinstance(layers, str) or not layers:
             fail(
-                "layers",
+                arg("layers"),
                 func,
                 f"a non-empty list of measured layers from {sorted(set(every))}",
                 repr(layers),
@@ -82,13 +96,13 @@ def record(
     if layer is None:
         layer = chosen_layers[-1]
     elif layer not in chosen_layers:
-        fail("layer", func, f"one of the layers exported {chosen_layers}", repr(layer))
+        fail(arg("layer"), func, f"one of the layers exported {chosen_layers}", repr(layer))
     available = curve_names(runs)
     if measures is None:
         measures = default_curves(available)
     elif isinstance(measures, str) or [m for m in measures if m not in available]:
         fail(
-            "measures",
+            arg("measures"),
             func,
             f"a list of stored measures or training scalars, from {available}",
             repr(measures),
@@ -101,7 +115,7 @@ def record(
     )
     if estimate > MAX_PAGE_BYTES:
         fail(
-            "layers",
+            arg("layers"),
             func,
             f"fewer layers or points: the page would hold about {estimate / 2**20:,.0f} MB of "
             f"data (the limit is {MAX_PAGE_BYTES / 2**20:,.0f} MB); pass layers=[...] or a "
@@ -157,6 +171,7 @@ def export_html(
     layers: Sequence[str] | None = None,
     max_points: int | None = MAX_POINTS,
     panels: Sequence[Panel] | None = None,
+    overwrite: bool = False,
 ) -> Path:
     """Write the scrubber's view as one standalone HTML file.
 
@@ -170,7 +185,9 @@ def export_html(
     trajectory : Trajectory, LiveRun, a store's path, or a list / dict of them
         As for :class:`~repscope.widgets.Scrubber` (``"run.sqlite"``: every run in it).
     path : str or Path
-        The file to write.
+        The file to write: a new file, or a page repscope exported (replaced). Never a store
+        (any SQLite file), the store the page is read from, a folder, or an existing file that
+        is not an HTML page; another HTML page only with ``overwrite=True``.
     layer : str, optional
         The layer shown first (default: the last one).
     measures : sequence of str, optional
@@ -183,10 +200,18 @@ def export_html(
         As for :class:`~repscope.widgets.Scrubber`.
     panels : sequence of Panel, optional
         As for :class:`~repscope.widgets.Scrubber`.
+    overwrite : bool, default False
+        Replace an existing HTML page that repscope did not export.
 
     Returns
     -------
     pathlib.Path
+
+    Raises
+    ------
+    ValueError
+        ``path`` is a file a page may not replace (the message says what it is); checked
+        before anything is recorded.
 
     Examples
     --------
@@ -199,6 +224,10 @@ def export_html(
     >>> [m["type"] for m in read_page(out)["messages"]][:3]
     ['runs', 'layer', 'block']
     """
+    check = functools.partial(
+        check_page_path, path, overwrite=overwrite, inputs=_inputs(trajectory)
+    )
+    check()  # before the work of recording, and again before writing
     recorded = record(
         trajectory,
         layer=layer,
@@ -207,18 +236,48 @@ def export_html(
         max_points=max_points,
         panels=panels,
     )
-    fragment, title = _fragment(recorded), recorded["title"]
+    return write_page(recorded, check())
+
+
+def write_page(recorded: dict[str, Any], path: Path) -> Path:
+    """Write what :func:`record` recorded as a standalone page at ``path`` (a path that
+    :func:`~.page_file.check_page_path` allowed); its head carries the generator tag."""
+    from .. import __version__
+
+    title = recorded["title"]
     page = (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f'{GENERATOR} {html.escape(__version__)}">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>repscope: {html.escape(title, quote=False)}</title>\n"
         "<style>body { margin: 12px; font-family: system-ui, sans-serif; }</style>\n"
-        f"</head>\n<body>\n{fragment}</body>\n</html>\n"
+        f"</head>\n<body>\n{_fragment(recorded)}</body>\n</html>\n"
     )
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(page, encoding="utf-8")
-    return out
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(page, encoding="utf-8")
+    return path
+
+
+def _inputs(trajectory: Any) -> list[str]:
+    """The store files a page would be read from (a page never replaces one)."""
+    from ..live import LiveRun
+
+    items = trajectory
+    if isinstance(trajectory, Mapping):
+        items = list(trajectory.values())
+    elif isinstance(trajectory, (str, Path)) or not isinstance(trajectory, Sequence):
+        items = [trajectory]
+    found = []
+    for item in items:
+        if isinstance(item, (str, Path)):
+            found.append(str(item))
+            continue
+        if isinstance(item, LiveRun):
+            item = item.trajectory
+        stored = getattr(getattr(item, "store", None), "path", None)  # a Trajectory's, a catalog's
+        if stored is not None and stored != ":memory:":
+            found.append(str(stored))
+    return found
 
 
 def read_page(path: str | Path) -> dict[str, Any]:

@@ -167,9 +167,11 @@ def test_degenerate_inputs_have_documented_values(points, rng):
     assert math.isfinite(value)
     assert value == pytest.approx(naive_dse(duplicated, 2.0, 1), rel=1e-6)
     constant = np.full((30, 4), 3.0)
-    assert dse(constant, sigma=2.0) == pytest.approx(0.0, abs=1e-10)
+    for sigma in (2.0, "median"):
+        with pytest.warns(DegenerateInputWarning, match="the points coincide and DSE is 0"):
+            assert dse(constant, sigma=sigma) == 0.0
     with pytest.warns(DegenerateInputWarning, match="All points coincide"):
-        assert dse(constant, sigma="median") == pytest.approx(0.0, abs=1e-10)
+        assert resolve_sigma(constant) == 1.0
     mostly = np.concatenate([np.zeros((20, 2)), rng.normal(size=(5, 2))])
     positive = pdist(mostly)[pdist(mostly) > 0]
     with pytest.warns(DegenerateInputWarning, match="positive distance"):

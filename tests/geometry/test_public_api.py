@@ -5,9 +5,11 @@
 
 import inspect
 import re
+import warnings
 
 import numpy as np
 import pytest
+import scipy.sparse
 import torch
 
 import repscope.geometry as geometry
@@ -72,6 +74,10 @@ def test_dse_from_eigenvalues_rejects_bad_input_in_the_grammar():
         geometry.dse_from_eigenvalues(np.array([1.0, np.nan]))
 
 
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", UserWarning)  # torch: "Sparse CSR tensor support is in beta"
+    CSR = torch.from_numpy(GOOD).to_sparse_csr()
+
 BAD_X = [
     (np.ones(3), ValueError, "shape (3,)"),
     (np.ones((2, 3, 4, 5)), ValueError, "shape (2, 3, 4, 5)"),
@@ -82,6 +88,12 @@ BAD_X = [
     (np.ones((3, 3), dtype=complex), TypeError, "complex"),
     (torch.ones(4, 3, dtype=torch.bool), TypeError, "torch.bool"),
     ("not an array", TypeError, ""),
+    # sparse and meta tensors: the house error, not torch's "reshape is not implemented for
+    # sparse tensors" or "Tensor.item() cannot be called on meta tensors"
+    (torch.from_numpy(GOOD).to_sparse(), TypeError, "a sparse tensor (sparse_coo)"),
+    (CSR, TypeError, "a sparse tensor (sparse_csr)"),
+    (torch.empty(40, 12, device="meta"), ValueError, "'meta' device"),
+    (scipy.sparse.csr_matrix(GOOD), TypeError, "call .toarray()"),
 ]
 
 
@@ -135,6 +147,18 @@ def test_bad_dtype_option_raises_in_the_grammar(name):
             ValueError,
         ),
         (lambda: geometry.linear_cka(GOOD, GOOD[:30]), "y", "linear_cka", ValueError),
+        (
+            lambda: geometry.linear_cka(GOOD, torch.from_numpy(GOOD).to_sparse()),
+            "y",
+            "linear_cka",
+            TypeError,
+        ),
+        (
+            lambda: geometry.linear_cka(GOOD, torch.empty(40, 12, device="meta")),
+            "y",
+            "linear_cka",
+            ValueError,
+        ),
         (lambda: geometry.dse(GOOD, t=0), "t", "dse", ValueError),
         (lambda: geometry.dse(GOOD, t=-1.0), "t", "dse", ValueError),
         (lambda: geometry.dse(GOOD, sigma=0.0), "sigma", "dse", ValueError),

@@ -13,7 +13,12 @@ from safetensors.torch import save_file
 
 import repscope.sources.base as base
 from repscope.sources.base import FileCheckpoint
-from repscope.sources.folder import CheckpointFolder, TrainerCheckpoint, step_from_name
+from repscope.sources.folder import (
+    CheckpointFolder,
+    SkippedCheckpointWarning,
+    TrainerCheckpoint,
+    step_from_name,
+)
 from repscope.sources.loading import CheckpointError
 
 from .helpers import assert_same_state, seeded_state, small_net
@@ -136,12 +141,15 @@ def test_trainer_folder_step_from_trainer_state(tmp_path, name):
     assert [(c.step, c.name) for c in folder] == [(5, "checkpoint-5"), (777, name)]
 
 
-def test_subfolder_without_a_step_is_ignored(tmp_path):
+def test_subfolder_without_a_step_is_left_out(tmp_path):
     _trainer(tmp_path / "checkpoint-5", seeded_state(1))
     _trainer(tmp_path / "final", seeded_state(0))  # no number, no trainer_state.json
-    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken").mkdir()  # no weights: not a checkpoint, not said
     (tmp_path / "broken" / "trainer_state.json").write_text("{not json")
-    assert [c.step for c in CheckpointFolder(tmp_path, model=small_net)] == [5]
+    with pytest.warns(SkippedCheckpointWarning, match=r"skipped 1 file\(s\): final: no step"):
+        folder = CheckpointFolder(tmp_path, model=small_net)
+    assert [c.step for c in folder] == [5]
+    assert [name for name, _ in folder.skipped] == ["final"]
 
 
 def test_trainer_folder_without_a_model_factory_uses_transformers(tmp_path):

@@ -228,8 +228,14 @@ def test_steps_are_sorted_and_unique():
         (dict(steps="every"), "steps", ValueError),
         (dict(steps=[]), "steps", ValueError),
         (dict(steps=[-1, 2]), "steps", ValueError),
+        (dict(steps=[1, 2.5]), "steps", ValueError),  # was read as step 2
+        (dict(steps=["5"]), "steps", ValueError),  # was int("5")
+        (dict(steps=[True]), "steps", ValueError),  # was step 1
+        (dict(steps=[2**70]), "steps", ValueError),  # no store holds it
+        (dict(steps=5), "steps", TypeError),
         (dict(revision="main"), "revision", ValueError),
     ],
+    ids=["every", "empty", "negative", "2.5", "'5'", "True", "2**70", "5", "no-{step}"],
 )
 def test_bad_arguments(kwargs, argument, error):
     with pytest.raises(error, match=rf"^The '{argument}' argument of HubRevisions must .+; got "):
