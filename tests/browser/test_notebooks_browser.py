@@ -79,5 +79,6 @@ def test_a_class_notebook_shows_every_panel_whole_at_1440(path, server, browser,
                 assert all(drawn[p] > 0 for p in PANELS), drawn
                 assert view.point_pixels(page)[i] > 50
                 assert view.clipped(page, i) == [], view.clipped(page, i)
+                assert view.overlapping_titles(page, i) == [], view.overlapping_titles(page, i)
                 assert "compute()" not in views.nth(i).inner_text()
             assert not errors, errors

@@ -200,6 +200,7 @@ def test_first_display_fills_every_box_and_follows_a_resize(server, browser, tmp
         with failure_report(page, tmp_path, "fill", server):
             run_notebook(page, server, "fill", [CELL])
             check_fills(page)  # on first display, no resize needed
+            assert view.overlapping_titles(page) == [], view.overlapping_titles(page)
             before = view.widths(page)[0][0]["box"]
             page.set_viewport_size({"width": 1600, "height": 1000})
             deadline = time.monotonic() + 10

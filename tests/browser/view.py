@@ -169,3 +169,27 @@ def clipped(page: Any, index: int = 0) -> list[str]:
 def marks(page: Any, index: int = 0) -> dict[str, int]:
     """``{panel: marks drawn}`` of view ``index``'s visible panels."""
     return page.evaluate(_MARKS_JS, index)
+
+
+# Rows whose title and readout (one line above each curve) overlap on screen.
+_OVERLAPS_JS = """(i) => {
+  const root = document.querySelectorAll('.repscope')[i];
+  const titles = Array.from(root.querySelectorAll('.rs-row-title'));
+  const readouts = Array.from(root.querySelectorAll('.rs-readout'));
+  const out = [];
+  for (const t of titles) {
+    const a = t.getBoundingClientRect();
+    for (const r of readouts) {
+      const b = r.getBoundingClientRect();
+      const sameLine = Math.abs(a.top - b.top) < 4;
+      if (a.width && b.width && sameLine && a.right > b.left && b.right > a.left)
+        out.push(t.textContent + ' | ' + r.textContent);
+    }
+  }
+  return out;
+}"""
+
+
+def overlapping_titles(page: Any, index: int = 0) -> list[str]:
+    """``"title | readout"`` of each curve row of view ``index`` whose two texts overlap."""
+    return page.evaluate(_OVERLAPS_JS, index)

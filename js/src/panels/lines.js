@@ -40,6 +40,26 @@ function seriesOf(frame, spec, row) {
 }
 
 /** The rows this panel shows: [{name, label, kind}] in the order chosen. */
+/** A row's title and its readout share one line: where they would overlap (a narrow view,
+ * two runs with intervals), the title drops its band note (its tooltip keeps it), then the
+ * readout its intervals, then the title is cut with an ellipsis. */
+function fitTitleAndReadout(rb, readout, withoutIntervals, room) {
+  const GAP = 12;
+  const width = (node) => (typeof node.getComputedTextLength === "function" ? node.getComputedTextLength() : 0);
+  const fits = () => width(rb.title) + width(readout) + GAP <= room;
+  rb.title.textContent = rb.titleText;
+  if (width(readout) === 0 || fits()) return;
+  rb.title.textContent = rb.row.label;
+  if (fits()) return;
+  readout.textContent = withoutIntervals();
+  if (fits()) return;
+  const label = rb.row.label;
+  for (let n = label.length - 1; n > 1; n -= 1) {
+    rb.title.textContent = `${label.slice(0, n)}…`;
+    if (fits()) return;
+  }
+}
+
 export function rowsOf(frame, spec) {
   const source = spec.options?.source ?? "measures";
   if (source === "series") {
@@ -105,7 +125,10 @@ export function createLines(box, spec, view) {
       const last = k === rows.length - 1;
       bottomAxis(g, { x, y: bottom, ticks: stepTicks(frame.steps[0] ?? 0, frame.steps[frame.steps.length - 1] ?? 1, width - left - right), labels: last, lo: left, hi: width - right });
       const banded = series.some((s) => s.lower && s.upper && Array.from(s.lower).some(Number.isFinite));
-      svg("text", { x: left, y: top - 6, class: "rs-row-title" }, g, banded ? `${row.label}  ·  band: 90 % interval over the probe inputs` : row.label);
+      const titleText = banded ? `${row.label}  ·  band: 90 % interval over the probe inputs` : row.label;
+      const titleGroup = svg("g", {}, g); // its <title>: the whole text on hover, when it is cut
+      svg("title", {}, titleGroup, titleText);
+      const title = svg("text", { x: left, y: top - 6, class: "rs-row-title" }, titleGroup, titleText);
       for (const s of series) {
         const xs = Array.from(s.steps, (v) => x(stepPosition(v)));
         if (s.lower && s.upper) {
@@ -115,7 +138,7 @@ export function createLines(box, spec, view) {
         svg("path", { d: linePath(xs, ys), stroke: s.colour, class: "rs-line" }, g);
         if (s.steps.length <= MARKERS_UP_TO) svg("path", { d: dotsPath(xs, ys), stroke: s.colour, class: "rs-dots" }, g);
       }
-      rowBoxes.push({ row, top, bottom, y, series });
+      rowBoxes.push({ row, top, bottom, y, series, title, titleText, left });
     });
     if (phases.length) {
       for (const p of phases) {
@@ -140,15 +163,23 @@ export function createLines(box, spec, view) {
     const cx = layout.x(stepPosition(frame.step));
     svg("line", { x1: px(cx), x2: px(cx), y1: layout.top, y2: layout.bottom, class: "rs-cursor-line" }, cursorGroup);
     for (const rb of layout.rows) {
-      const parts = rb.series.map((s) => {
+      const readout = (intervals) =>
+        rb.series
+          .map((s) => {
+            const i = atOrBefore(s.steps, frame.step);
+            const v = i >= 0 ? s.values[i] : NaN;
+            let text = formatValue(v);
+            if (intervals && s.lower && s.upper && i >= 0 && Number.isFinite(s.lower[i])) text += ` (${formatValue(s.lower[i])}–${formatValue(s.upper[i])})`;
+            return rb.series.length > 1 ? `${s.name}: ${text}` : text;
+          })
+          .join(" · ");
+      for (const s of rb.series) {
         const i = atOrBefore(s.steps, frame.step);
         const v = i >= 0 ? s.values[i] : NaN;
         if (i >= 0 && Number.isFinite(v)) svg("circle", { cx: px(layout.x(stepPosition(s.steps[i]))), cy: px(rb.y(v)), r: 3.5, fill: s.colour, class: "rs-cursor-dot" }, cursorGroup);
-        let text = formatValue(v);
-        if (s.lower && s.upper && i >= 0 && Number.isFinite(s.lower[i])) text += ` (${formatValue(s.lower[i])}–${formatValue(s.upper[i])})`;
-        return rb.series.length > 1 ? `${s.name}: ${text}` : text;
-      });
-      svg("text", { x: layout.right, y: rb.top - 6, class: "rs-readout", "text-anchor": "end" }, cursorGroup, parts.join(" · "));
+      }
+      const text = svg("text", { x: layout.right, y: rb.top - 6, class: "rs-readout", "text-anchor": "end" }, cursorGroup, readout(true));
+      fitTitleAndReadout(rb, text, () => readout(false), layout.right - rb.left);
     }
   }
 

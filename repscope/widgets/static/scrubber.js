@@ -602,6 +602,22 @@ function seriesOf(frame, spec, row) {
   });
   return out;
 }
+function fitTitleAndReadout(rb, readout, withoutIntervals, room) {
+  const GAP3 = 12;
+  const width = (node) => typeof node.getComputedTextLength === "function" ? node.getComputedTextLength() : 0;
+  const fits = () => width(rb.title) + width(readout) + GAP3 <= room;
+  rb.title.textContent = rb.titleText;
+  if (width(readout) === 0 || fits()) return;
+  rb.title.textContent = rb.row.label;
+  if (fits()) return;
+  readout.textContent = withoutIntervals();
+  if (fits()) return;
+  const label = rb.row.label;
+  for (let n = label.length - 1; n > 1; n -= 1) {
+    rb.title.textContent = `${label.slice(0, n)}…`;
+    if (fits()) return;
+  }
+}
 function rowsOf(frame, spec) {
   const source = spec.options?.source ?? "measures";
   if (source === "series") {
@@ -662,7 +678,10 @@ function createLines(box, spec, view) {
       const last = k === rows.length - 1;
       bottomAxis(g, { x, y: bottom, ticks: stepTicks(frame.steps[0] ?? 0, frame.steps[frame.steps.length - 1] ?? 1, width - left - right), labels: last, lo: left, hi: width - right });
       const banded = series.some((s) => s.lower && s.upper && Array.from(s.lower).some(Number.isFinite));
-      svg("text", { x: left, y: top - 6, class: "rs-row-title" }, g, banded ? `${row.label}  ·  band: 90 % interval over the probe inputs` : row.label);
+      const titleText = banded ? `${row.label}  ·  band: 90 % interval over the probe inputs` : row.label;
+      const titleGroup = svg("g", {}, g);
+      svg("title", {}, titleGroup, titleText);
+      const title2 = svg("text", { x: left, y: top - 6, class: "rs-row-title" }, titleGroup, titleText);
       for (const s of series) {
         const xs = Array.from(s.steps, (v) => x(stepPosition(v)));
         if (s.lower && s.upper) {
@@ -672,7 +691,7 @@ function createLines(box, spec, view) {
         svg("path", { d: linePath(xs, ys), stroke: s.colour, class: "rs-line" }, g);
         if (s.steps.length <= MARKERS_UP_TO) svg("path", { d: dotsPath(xs, ys), stroke: s.colour, class: "rs-dots" }, g);
       }
-      rowBoxes.push({ row, top, bottom, y, series });
+      rowBoxes.push({ row, top, bottom, y, series, title: title2, titleText, left });
     });
     if (phases.length) {
       for (const p of phases) {
@@ -696,15 +715,20 @@ function createLines(box, spec, view) {
     const cx = layout.x(stepPosition(frame.step));
     svg("line", { x1: px(cx), x2: px(cx), y1: layout.top, y2: layout.bottom, class: "rs-cursor-line" }, cursorGroup);
     for (const rb of layout.rows) {
-      const parts = rb.series.map((s) => {
+      const readout = (intervals) => rb.series.map((s) => {
+        const i = atOrBefore(s.steps, frame.step);
+        const v = i >= 0 ? s.values[i] : NaN;
+        let text2 = formatValue(v);
+        if (intervals && s.lower && s.upper && i >= 0 && Number.isFinite(s.lower[i])) text2 += ` (${formatValue(s.lower[i])}–${formatValue(s.upper[i])})`;
+        return rb.series.length > 1 ? `${s.name}: ${text2}` : text2;
+      }).join(" · ");
+      for (const s of rb.series) {
         const i = atOrBefore(s.steps, frame.step);
         const v = i >= 0 ? s.values[i] : NaN;
         if (i >= 0 && Number.isFinite(v)) svg("circle", { cx: px(layout.x(stepPosition(s.steps[i]))), cy: px(rb.y(v)), r: 3.5, fill: s.colour, class: "rs-cursor-dot" }, cursorGroup);
-        let text = formatValue(v);
-        if (s.lower && s.upper && i >= 0 && Number.isFinite(s.lower[i])) text += ` (${formatValue(s.lower[i])}–${formatValue(s.upper[i])})`;
-        return rb.series.length > 1 ? `${s.name}: ${text}` : text;
-      });
-      svg("text", { x: layout.right, y: rb.top - 6, class: "rs-readout", "text-anchor": "end" }, cursorGroup, parts.join(" · "));
+      }
+      const text = svg("text", { x: layout.right, y: rb.top - 6, class: "rs-readout", "text-anchor": "end" }, cursorGroup, readout(true));
+      fitTitleAndReadout(rb, text, () => readout(false), layout.right - rb.left);
     }
   }
   function hoverAt(frame, event) {
