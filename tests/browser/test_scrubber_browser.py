@@ -283,7 +283,12 @@ def interact(page, steps, *, python: bool) -> None:
     page.locator(".rs-play").first.click()
     page.wait_for_timeout(1200)
     page.locator(".rs-play").first.click()
-    reached = int(view.state(page)["step"])
+    # a step set by the last tick is drawn on the next animation frame: wait for it to settle
+    reached, settled = int(view.state(page)["step"]), 0
+    while settled < 3:
+        page.wait_for_timeout(100)
+        now = int(view.state(page)["step"])
+        reached, settled = now, (settled + 1 if now == reached else 0)
     assert reached >= steps[5], reached
     if python:
         wait_python(page, lambda s: s[4] == "False" and s[0] == str(reached))
