@@ -1,16 +1,22 @@
 # The two commands of the README: `make demo` and `make test`. Both set up from nothing.
 PYTHON ?= python3
 VENV   ?= .venv
+# The oldest Python the package supports (requires-python) and the newest tried: pyenv's when
+# there is one.
+PYTHON310 ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.10*/bin/python) python3.10)
+PYTHON313 ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python) python3.13)
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 # A CPU build of torch: installed first, so that resolving the package never pulls a CUDA build.
 TORCH_SPEC ?= torch==2.13.0
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 
-.PHONY: demo test lint bench clean setup lab tour docs js
+.PHONY: demo test test-fast test-py310 test-py313 lint bench clean setup lab tour docs js
 
-# The venv with a CPU torch, then the package: `make demo` needs only the widgets extra (quick to
-# install); `make test` and `make lab` install the dev extra (JupyterLab, Playwright, …) on top.
+# The venv with a CPU torch, then the package: `make demo` needs only the demos extra (the widgets
+# and scikit-learn: quick to install); `make test` and `make lab` install the dev extra
+# (JupyterLab, Playwright, …) on top. Torch's CPU build exists for Python 3.11 only here: on
+# another Python, pip takes PyPI's (a CUDA build, ~4.7 GB in the venv; it runs on the CPU).
 $(VENV)/.base: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
@@ -19,7 +25,7 @@ $(VENV)/.base: pyproject.toml
 	touch $@
 
 $(VENV)/.demo: $(VENV)/.base
-	$(PIP) install -q -e ".[widgets]"
+	$(PIP) install -q -e ".[demos]"
 	touch $@
 
 # The front end's build and test tools (js/: esbuild, eslint), when npm is there: the tests then
@@ -27,7 +33,8 @@ $(VENV)/.demo: $(VENV)/.base
 # its unit tests. Without npm (a user's machine may have only Python) those checks are skipped.
 $(VENV)/.ready: $(VENV)/.base js/package-lock.json
 	$(PIP) install -q -e ".[dev]"
-	if command -v npm >/dev/null; then cd js && npm ci --no-audit --no-fund --loglevel=error; fi
+	if command -v npm >/dev/null && ! [ js/node_modules/.package-lock.json -nt js/package-lock.json ]; \
+	  then cd js && npm ci --no-audit --no-fund --loglevel=error; fi
 	touch $@ $(VENV)/.demo
 
 setup: $(VENV)/.ready
@@ -45,8 +52,24 @@ lab: $(VENV)/.ready
 	$(PY) -m jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) \
 	  notebooks/02_three_phases.ipynb
 
+# Two lanes. `make test` runs everything (CI): the demos trained at full size, the notebooks,
+# the browser tests, the docs site, a fresh venv for Binder. `make test-fast` leaves out the tests
+# marked `slow` (end-to-end runs of more than a few seconds: training a demo, a site build, a
+# fresh venv, a Dask cluster) and `browser`; every module keeps its quick tests. Mark a new test
+# `@pytest.mark.slow` when it takes more than ~3 s and repeats what quicker tests check piece by
+# piece.
 test: $(VENV)/.ready
 	$(PY) -m pytest -q
+
+test-fast: $(VENV)/.ready
+	$(PY) -m pytest -q -m "not slow and not browser"
+
+# The fast lane on the oldest supported Python and on the newest tried, each in a venv of its own.
+test-py310:
+	$(MAKE) test-fast PYTHON=$(PYTHON310) VENV=.venv310
+
+test-py313:
+	$(MAKE) test-fast PYTHON=$(PYTHON313) VENV=.venv313
 
 # The documentation site (mkdocs.yml) into site/, any warning an error: the pages in docs/, the
 # API reference from the docstrings, the notebooks as committed (without outputs).
@@ -69,4 +92,4 @@ bench: $(VENV)/.ready
 	$(PY) benchmarks/geometry.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis site js/node_modules
+	rm -rf $(VENV) .venv310 .venv313 .pytest_cache .ruff_cache .hypothesis site js/node_modules

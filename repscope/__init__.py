@@ -6,6 +6,7 @@ from .catalog import StoreCatalog, open
 from .live import LiveRun
 from .phases import Phase, detect_phases
 from .probe import Probe, ProbeError
+from .reading import RunReader
 from .sources import CheckpointError, CheckpointFolder, HubRevisions
 from .store import Store, StoreError
 from .trajectory import Trajectory
@@ -22,6 +23,7 @@ __all__ = [
     "Probe",
     "ProbeError",
     "RepscopeWarning",
+    "RunReader",
     "Store",
     "StoreCatalog",
     "StoreError",

@@ -3,7 +3,7 @@
 A store describes itself (schema 3): for each run the source it was scanned from, for each probe
 its layers, representation, inputs, labels and texts, and each measure configuration as readable
 JSON (the configuration *is* its key). :func:`open` lists what a store holds and gives a
-:class:`~repscope.trajectory.Trajectory` for a run with no probe object and no measure options.
+:class:`~repscope.reading.RunReader` for a run with no probe object and no measure options.
 
 Examples
 --------
@@ -24,67 +24,16 @@ Examples
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from ._validation import describe, fail
 from .config import MeasureConfig, config_summary
-from .probe import Probe, ProbeError
+from .reading import RunReader, StoredProbe
 from .sources.base import START_WORDS
+from .sources.registry import described_class
 from .store import OldStoreError, Store
-from .trajectory import Trajectory
-
-
-class StoredProbe:
-    """A probe as its store describes it: enough to read results back, not to run a model.
-
-    Attributes
-    ----------
-    layers : list of str or None
-        The layers it captured (``None``: the model's blocks, resolved at scan time).
-    representation : str
-    n_samples : int or None
-        The number of probe inputs (``None`` in a store from before schema 3, until points
-        are read).
-    labels : ndarray or None
-    texts : list of str or None
-    tokenizer : str or None
-    max_length : int or None
-    input_kind : {"tokens", "values", "unknown"}
-        Token ids (a language model's probe) or other values; ``"unknown"`` in a store from
-        before it was recorded, unless texts or a tokenizer say tokens.
-    """
-
-    def __init__(self, fingerprint: str, description: dict[str, Any] | None):
-        d = description or {}
-        self._fingerprint = fingerprint
-        self.layers = d.get("layers")
-        self.representation = d.get("representation", "last_token")
-        self.n_samples = d.get("n_inputs")
-        self.labels = None if d.get("labels") is None else np.asarray(d["labels"])
-        self.texts = d.get("texts")
-        self.tokenizer, self.max_length = d.get("tokenizer"), d.get("max_length")
-        texts = self.texts is not None or self.tokenizer is not None
-        self.input_kind = d.get("inputs") or ("tokens" if texts else "unknown")
-        self.described = description is not None
-
-    def fingerprint(self) -> str:
-        return self._fingerprint
-
-    def capture(self, *args: Any, **kwargs: Any) -> Any:
-        raise ProbeError(
-            "a probe read back from a store holds no inputs and cannot run a "
-            "model: build the Probe to scan more checkpoints."
-        )
-
-    resolve_layers = capture
-
-    def __repr__(self) -> str:
-        return (
-            f"StoredProbe({self._fingerprint!r}, layers={self.layers}, n_samples={self.n_samples})"
-        )
 
 
 class StoreCatalog:
@@ -141,8 +90,8 @@ class StoreCatalog:
 
     def trajectory(
         self, run: str | None = None, *, probe: str | None = None, config: str | dict | None = None
-    ) -> Trajectory:
-        """The trajectory of ``run`` (needed only when the store holds several), under one
+    ) -> RunReader:
+        """The stored results of ``run`` (needed only when the store holds several), under one
         probe and one configuration (needed only when the run has several).
 
         Raises
@@ -169,19 +118,11 @@ class StoreCatalog:
             hint=f" of run {run!r} with probe {probe!r}",
         )
         stored = StoredProbe(probe, self.store.probe_description(probe))
-        # StoredProbe stands in for the Probe of a trajectory with nothing left to compute
-        traj = Trajectory(
-            None,
-            cast(Probe, stored),
-            store=self.store,
-            run=run,
-            **MeasureConfig.from_key(config).options(),
-        )
         if stored.n_samples is None:  # an older store: count the inputs from the points
             stored.n_samples = self.store.n_points(run=run, probe=probe, params=config)
-        return traj
+        return RunReader(self.store, run, MeasureConfig.from_key(config), stored)
 
-    def trajectories(self, run: str | None = None) -> dict[str, Trajectory]:
+    def trajectories(self, run: str | None = None) -> dict[str, RunReader]:
         """``{run: trajectory}`` of every run (or of ``run``), each under its only probe and
         configuration (a run with several needs :meth:`trajectory`)."""
         names = [run] if run is not None else self.runs
@@ -211,16 +152,22 @@ class StoreCatalog:
 
 
 def describe_source(source: dict[str, Any]) -> str:
-    """One line for a run's recorded source (``folder /a/ckpts, model pkg:make``)."""
+    """One line for a run's recorded source (``folder /a/ckpts, model pkg:make``): the
+    ``summary`` of the class its ``"kind"`` names in
+    :data:`~repscope.sources.registry.SOURCES`, else the kind (``live``, ``synthetic``).
+
+    Examples
+    --------
+    >>> describe_source({"kind": "hub", "repo_id": "org/name", "revision": "step{step}"})
+    'hub org/name (step{step})'
+    >>> describe_source({"kind": "live"}), describe_source({"start": "init"})
+    ('live', '(not recorded)')
+    """
+    cls = described_class(source)
+    if cls is not None:
+        return cls.summary(source)
     kind = source.get("kind")
-    if kind == "folder":
-        model = source.get("model")
-        return f"folder {source.get('path')}" + (f", model {model}" if model else "")
-    if kind == "hub":
-        return f"hub {source.get('repo_id')} ({source.get('revision')})"
-    if kind:
-        return str(kind)
-    return "(not recorded)"
+    return str(kind) if kind else "(not recorded)"
 
 
 def _choose(

@@ -37,6 +37,7 @@ def add_check(commands) -> None:
         "opened as a store.",
     )
     check.add_argument("store", help="a SQLite file written by repscope")
+    check.set_defaults(func=run_check)
 
 
 def run_check(args: argparse.Namespace) -> int:

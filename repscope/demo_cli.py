@@ -27,6 +27,7 @@ def add_demo(commands) -> None:
         "--folder", help="where checkpoints and the store go (default: a temporary folder)"
     )
     demo.add_argument("--html", default="demo.html", help="the exported scrubber")
+    demo.set_defaults(func=run_demo)
 
 
 def run_demo(args: argparse.Namespace) -> int:

@@ -32,9 +32,9 @@ import torch
 
 from ._validation import check_int, describe, fail
 from .probe import Probe
-from .scan import WHOLE_CHECKPOINT, layer_record
+from .scan import layer_record
 from .sources.base import check_step, state_fingerprint
-from .store import Record, Store
+from .store import WHOLE_CHECKPOINT, Record, Store
 from .trajectory import Trajectory
 
 
@@ -115,8 +115,7 @@ class LiveRun:
             return False
         if not self._start_known:  # the first model observed says where the run starts
             self._start_known = True
-            self.trajectory._start = start_of(model, step)
-            self.trajectory.store.set_run_start(self.trajectory.run, self.trajectory.start)
+            self.trajectory.record_start(start_of(model, step))
         was_training = model.training
         model.eval()
         fingerprint = f"live:{self.trajectory.run}:{step}"  # until the weights are hashed

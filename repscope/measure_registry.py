@@ -25,14 +25,15 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal, cast
 
 import torch
 
 from . import geometry
-from ._validation import RepscopeWarning
+from ._validation import RepscopeWarning, describe, fail
 from .config import MeasureConfig
 from .geometry._kernel import Sigma
 from .geometry.powerlaw import fit_power_law
@@ -110,11 +111,64 @@ MEASURES: dict[str, Measure] = {}
 
 
 def register(measure: Measure) -> Measure:
-    """Add ``measure`` to :data:`MEASURES` (a name may be registered once)."""
-    if measure.name in MEASURES:
-        raise ValueError(f"a measure named {measure.name!r} is already registered")
+    """Add ``measure`` to :data:`MEASURES`, after the measures already there.
+
+    The scan stores it for every layer it applies to, and the widgets and ``repscope ls`` show
+    it: nothing else lists the measures. A name (a measure's, or one of its ``hidden`` values)
+    may be registered once. A measure registered at run time (not in this module) is known to
+    the process that registered it, and so to the scans run there (in this thread or in
+    threads), not to a ``repscope scan`` command or to worker processes started afresh.
+
+    Examples
+    --------
+    >>> m = register(Measure("top", "top share", lambda i: {"top": float(i.spectrum.values[0, 0])}))
+    >>> list(MEASURES)[-1]
+    'top'
+    >>> unregister("top") is m, "top" in MEASURES
+    (True, False)
+    """
+    if not isinstance(measure, Measure):
+        fail("measure", "register", "a Measure", describe(measure), error=TypeError)
+    owners = {n: m.name for m in MEASURES.values() for n in (m.name, *m.hidden)}
+    for name in (measure.name, *measure.hidden):
+        if name == measure.name and name in MEASURES:
+            raise ValueError(f"a measure named {name!r} is already registered")
+        if name in owners:
+            raise ValueError(
+                f"the name {name!r} is already registered: a value that measure "
+                f"{owners[name]!r} stores"
+            )
     MEASURES[measure.name] = measure
     return measure
+
+
+def unregister(name: str) -> Measure:
+    """Remove the measure named ``name`` from :data:`MEASURES` and return it (the undo of
+    :func:`register`; :func:`registered` does both around a block)."""
+    if name not in MEASURES:
+        fail("name", "unregister", f"a registered measure, one of {sorted(MEASURES)}", repr(name))
+    return MEASURES.pop(name)
+
+
+@contextmanager
+def registered(measure: Measure) -> Iterator[Measure]:
+    """Register ``measure`` for the ``with`` block, and unregister it when the block ends.
+
+    Examples
+    --------
+    >>> share = Measure("top", "top share", lambda i: {"top": float(i.spectrum.values[0, 0])})
+    >>> with registered(share):
+    ...     list(MEASURES)[-1]
+    'top'
+    >>> "top" in MEASURES
+    False
+    """
+    register(measure)
+    try:
+        yield measure
+    finally:
+        if MEASURES.get(measure.name) is measure:  # not already unregistered in the block
+            unregister(measure.name)
 
 
 def hidden_values() -> set[str]:

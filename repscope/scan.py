@@ -27,11 +27,8 @@ from .measure_registry import Inputs, compute_all
 from .probe import Probe, ProbeError
 from .sources.base import Checkpoint, safe_name
 from .sources.loading import CheckpointError
-from .store import Record
-from .views import gradient_matrices, weight_matrices
-
-#: Layer name of a record that stands for the whole checkpoint (it failed before any layer).
-WHOLE_CHECKPOINT = "*"
+from .store import WHOLE_CHECKPOINT, Record
+from .weights_and_gradients import gradient_matrices, weight_matrices
 
 
 @contextlib.contextmanager

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import concurrent.futures as cf
 import contextlib
-import importlib
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,28 +13,18 @@ from typing import Any
 import torch
 
 from ._terminal import printable
-from .config import DSE_METHODS, DTYPES, ERROR_METHODS, MeasureConfig
+from .config import MeasureConfig
+from .options import Option
 from .probe import REPRESENTATIONS, SPATIAL, Probe
 from .scan import process_pool
-from .sources.base import START_WORDS
-from .sources.folder import CheckpointFolder
-from .sources.hub import HubRevisions
+from .sources.base import START_WORDS, Source
+from .sources.registry import source_for
 from .store import Store
 from .trajectory import Trajectory
 
 #: Exit statuses of ``repscope`` commands: all measured; nothing measured or bad input; a
 #: usage error (argparse); some checkpoints failed and the rest are stored.
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
-
-
-def _fit_range(text: str) -> tuple[int, int]:
-    try:
-        first, last = (int(v) for v in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected FIRST,LAST (e.g. 12,100); got {text!r}"
-        ) from None
-    return first, last
 
 
 class DefaultsOnce(argparse.HelpFormatter):
@@ -55,6 +44,46 @@ class DefaultsOnce(argparse.HelpFormatter):
         return f"{text} (default: {shown})"
 
 
+def add_measure_flags(parser: argparse.ArgumentParser) -> None:
+    """One flag per measure option, made from :attr:`MeasureConfig.OPTIONS`: its spelling,
+    parser, choices, default and help (:func:`measure_config` reads them back)."""
+    group = parser.add_argument_group(
+        "what is measured",
+        "one flag per option of repscope.config.MeasureConfig (its docstring says more)",
+    )
+    for entry in MeasureConfig.OPTIONS.values():
+        if entry.cli is None:
+            continue
+        flag: dict[str, Any] = dict(dest=entry.name, default=entry.default, help=entry.cli)
+        if isinstance(entry.default, bool):
+            flag["action"] = argparse.BooleanOptionalAction if entry.default else "store_true"
+        else:
+            flag.update(choices=entry.choices, metavar=entry.metavar, type=_flag_type(entry))
+        group.add_argument(entry.flag_name, **flag)
+
+
+def _flag_type(entry: Option):
+    """``entry.parse`` as an argparse type: its ``ValueError`` is the usage error's message."""
+    parse = entry.parse
+    if parse is None:
+        return None
+
+    def convert(text: str) -> Any:
+        try:
+            return parse(text)
+        except ValueError as err:
+            raise argparse.ArgumentTypeError(str(err)) from None
+
+    return convert
+
+
+def measure_config(args: argparse.Namespace) -> MeasureConfig:
+    """The :class:`MeasureConfig` the measure flags name (:func:`add_measure_flags`)."""
+    return MeasureConfig(
+        **{name: getattr(args, name) for name, entry in MeasureConfig.OPTIONS.items() if entry.cli}
+    )
+
+
 def add_scan(commands) -> None:
     scan = commands.add_parser(
         "scan",
@@ -66,6 +95,7 @@ def add_scan(commands) -> None:
         "3 some failed (the rest are stored), 1 nothing could be measured or bad input.",
         formatter_class=DefaultsOnce,
     )
+    scan.set_defaults(func=run_scan)
     scan.add_argument(
         "source",
         help="a folder of checkpoints (weight files or Trainer "
@@ -119,47 +149,7 @@ def add_scan(commands) -> None:
         "above 0, is pretrained; otherwise unknown). The tracing paper's phase names are given "
         "only to runs that start at init",
     )
-    scan.add_argument(
-        "--errors",
-        choices=list(ERROR_METHODS),
-        default="jackknife",
-        help="error bars over the probe inputs: a grouped jackknife of RankMe and alpha (and "
-        "of DSE with --dse), or none",
-    )
-    scan.add_argument("--error-groups", type=int, default=10, help="groups of the jackknife")
-    scan.add_argument(
-        "--view",
-        default="activations",
-        choices=["activations", "weights", "gradients"],
-        help="measure the probe's activations, the layers' weight matrices, or "
-        "their gradients under the model's own loss",
-    )
-    scan.add_argument(
-        "--kind",
-        choices=["covariance", "singular"],
-        help="spectrum convention (default: covariance for activations)",
-    )
-    scan.add_argument(
-        "--fit-range",
-        type=_fit_range,
-        default=(12, 100),
-        help="alpha-ReQ fit ranks FIRST,LAST (1-based)",
-    )
-    scan.add_argument("--dse", action="store_true", help="also compute DSE (and DSMI with labels)")
-    scan.add_argument("--sigma", default="10", help="DSE kernel width: a number, median, sqrt_dim")
-    scan.add_argument(
-        "--dse-method",
-        choices=DSE_METHODS,
-        default="exact",
-        help="DSE by exact eigendecomposition or by Lanczos (large probes)",
-    )
-    scan.add_argument(
-        "--dtype",
-        choices=DTYPES,
-        default="float64",
-        help="precision of the geometry (float32: faster on GPUs)",
-    )
-    scan.add_argument("--t", type=float, default=1.0, help="DSE diffusion time")
+    add_measure_flags(scan)
     parallel = scan.add_mutually_exclusive_group()
     parallel.add_argument(
         "--workers",
@@ -179,27 +169,12 @@ def add_scan(commands) -> None:
     scan.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
-def _factory(spec: str | None):
-    if spec is None:
-        return None
-    module, _, name = spec.partition(":")
-    if not name:
-        raise ValueError(f"--model must be MODULE:FUNCTION; got {spec!r}.")
-    try:
-        found = importlib.import_module(module)
-    except ImportError as err:
-        raise ValueError(f"--model {spec}: module {module!r} cannot be imported ({err}).") from None
-    factory = getattr(found, name, None)
-    if factory is None or not callable(factory):
-        raise ValueError(f"--model {spec}: module {module!r} has no function {name!r}.")
-    return factory
-
-
-def _source(args: argparse.Namespace):
-    if args.source.startswith("hf:"):
-        steps = args.steps if args.steps == "pythia" else [int(s) for s in args.steps.split(",")]
-        return HubRevisions(args.source[3:], steps=steps, revision=args.revision, run=args.run)
-    return CheckpointFolder(args.source, model=_factory(args.model), run=args.run)
+def _source(args: argparse.Namespace) -> Source:
+    """The source SOURCE names (a scheme of ``repscope.sources.registry.SOURCES``, or a
+    folder), given the source flags as text; each source reads its own."""
+    return source_for(
+        args.source, model=args.model, steps=args.steps, revision=args.revision, run=args.run
+    )
 
 
 def _lines(path: str, option: str) -> list[str]:
@@ -262,17 +237,6 @@ def _probe(args: argparse.Namespace) -> Probe:
     raise ValueError(f"{args.probe} holds {sorted(tensors)}; expected 'input_ids' or 'inputs'.")
 
 
-def _sigma(text: str) -> float | str:
-    if text in ("median", "sqrt_dim"):
-        return text
-    try:
-        return float(text)
-    except ValueError:
-        raise ValueError(
-            f"--sigma must be a number, 'median' or 'sqrt_dim'; got {text!r}."
-        ) from None
-
-
 @contextlib.contextmanager
 def _executor(args: argparse.Namespace) -> Iterator[cf.Executor | None]:
     """Where the checkpoints are measured: a Dask cluster (``--scheduler``), a process pool
@@ -314,18 +278,7 @@ def _dask_client(address: str):
 def run_scan(args: argparse.Namespace) -> int:
     """Every option is checked before the first model is loaded; the exit status says what
     was measured (see :data:`EXIT_OK`, :data:`EXIT_PARTIAL`, :data:`EXIT_ERROR`)."""
-    config = MeasureConfig(
-        view=args.view,
-        kind=args.kind,
-        fit_range=args.fit_range,
-        dse=args.dse,
-        sigma=_sigma(args.sigma),
-        t=args.t,
-        dtype=args.dtype,
-        dse_method=args.dse_method,
-        errors=args.errors,
-        error_groups=args.error_groups,
-    )
+    config = measure_config(args)
     layers = args.layers.split(",") if args.layers else None
     if args.phase_layer and layers and args.phase_layer not in layers:
         raise ValueError(f"--phase-layer {args.phase_layer!r} is not one of --layers {layers}.")
@@ -341,8 +294,7 @@ def run_scan(args: argparse.Namespace) -> int:
         **config.options(),
     )
     pending = len(traj.pending())
-    skipped = getattr(source, "skipped", [])
-    for name, why in skipped:
+    for name, why in source.skipped:
         print(printable(f"skipped: {name}: {why}"))
     print(
         printable(

@@ -119,6 +119,10 @@ class OldStoreError(StoreError):
     before it can be read. :func:`repscope.open` migrates it when the file can be written."""
 
 
+#: Layer name of a record that stands for the whole checkpoint (it failed before any layer).
+WHOLE_CHECKPOINT = "*"
+
+
 @dataclass(frozen=True)
 class Record:
     """One cached result: a layer of a checkpoint under one probe and one set of parameters.

@@ -33,6 +33,7 @@ def add_store_commands(commands) -> None:
         "for `repscope export`. Exit status 1 if the file is not a store.",
     )
     ls.add_argument("store", help="a SQLite file written by repscope")
+    ls.set_defaults(func=run_ls)
     export = commands.add_parser(
         "export",
         help="write a store's scrubber as one HTML file",
@@ -63,6 +64,7 @@ def add_store_commands(commands) -> None:
         action="store_true",
         help="replace an HTML page that repscope did not export (never a store or the input)",
     )
+    export.set_defaults(func=run_export)
 
 
 def config_id(key: str) -> str:
@@ -92,8 +94,8 @@ def run_ls(args: argparse.Namespace) -> int:
     from .catalog import describe_source
     from .catalog import open as open_store
     from .config import config_summary
+    from .reading import layer_order
     from .sources.base import START_WORDS
-    from .trajectory import layer_order
 
     catalog = open_store(args.store)
     combos = catalog.store.combinations()

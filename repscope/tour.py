@@ -7,6 +7,7 @@ spectrum, points on a plane, well-separated clusters — and prints what repscop
 
 from __future__ import annotations
 
+import argparse
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -77,6 +78,21 @@ def format_table(rows: list[Row]) -> str:
     fmt = "  ".join(f"{{:<{w}}}" for w in widths)
     rule = "  ".join("-" * w for w in widths)
     return "\n".join([fmt.format(*header), rule, *(fmt.format(*line) for line in lines)])
+
+
+def add_tour(commands) -> None:
+    """Register ``repscope tour`` on the command line's subcommands."""
+    tour = commands.add_parser(
+        "tour",
+        help="every measure on constructed data with a known answer, computed beside expected",
+        description="Compute every measure on data whose answer is known and print a table of "
+        "expected against computed values. Exits 1 if any row disagrees.",
+    )
+    tour.set_defaults(func=run_tour_command)
+
+
+def run_tour_command(args: argparse.Namespace) -> int:
+    return main()
 
 
 def main() -> int:

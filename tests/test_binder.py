@@ -7,9 +7,13 @@ import sys
 from pathlib import Path
 
 import pytest
-import tomllib
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10: the dev extra installs tomli, the same module
+    import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
 BINDER = ROOT / "binder"
@@ -33,11 +37,14 @@ def test_requirements_take_a_cpu_torch_and_the_widget_stack():
         assert name in reqs, name
 
 
-def test_post_build_installs_this_package_with_the_widgets_only():
-    """01-05 need the widgets; 06 and 07 (the Hugging Face hub, a Trainer) say what to add."""
+def test_post_build_installs_this_package_with_the_demos_extra_only():
+    """01-05 need the widgets and scikit-learn's digits (the ``demos`` extra); 06 and 07 (the
+    Hugging Face hub, a Trainer) say what to add."""
     post = BINDER / "postBuild"
     assert os.access(post, os.X_OK) and post.read_text().startswith("#!")
-    assert re.search(r'pip install .*-e "?\.\[widgets\]"?', post.read_text())
+    assert re.search(r'pip install .*-e "?\.\[demos\]"?', post.read_text())
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["optional-dependencies"]["demos"] == ["repscope[widgets,sklearn]"]
 
 
 def test_runtime_is_a_python_the_package_supports():
@@ -95,6 +102,7 @@ def test_binder_requirements_install_into_a_fresh_venv(tmp_path):
     check = (
         "import importlib.util, torch, jupyterlab, repscope.widgets, repscope.synthetic; "
         "from repscope.demos import three_phases, grokking, dse_dsmi, rich_lazy; "
+        "from repscope.demos.digits import load_digits_split; load_digits_split(0); "
         "assert importlib.util.find_spec('transformers') is None, 'more than 01-05 need'; "
         "print(torch.__version__, torch.cuda.is_available())"
     )

@@ -4,9 +4,6 @@ order, and ``repscope ls`` / ``repscope export``."""
 from __future__ import annotations
 
 import sqlite3
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,7 +16,6 @@ from repscope.synthetic import synthetic_trajectory
 from tests.exported import exported_steps
 from tests.models import mlp, save_mlp_checkpoints
 
-ROOT = Path(__file__).resolve().parents[1]
 FIT = (2, 10)
 
 
@@ -27,16 +23,6 @@ def probe(labels=True):
     g = torch.Generator().manual_seed(0)
     inputs = torch.randn(48, 6, generator=g)
     return Probe(inputs, layers=["1", "3"], labels=np.arange(48) % 3 if labels else None)
-
-
-def cli(*args, cwd=ROOT):
-    return subprocess.run(
-        [sys.executable, "-m", "repscope", *map(str, args)],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
 
 
 @pytest.fixture
@@ -129,7 +115,7 @@ def test_open_refuses_what_is_not_a_store(tmp_path):
 
 
 # -- the store tells the truth about checkpoints -----------------------------------------------
-def test_a_repaired_checkpoint_supersedes_its_failure(tmp_path):
+def test_a_repaired_checkpoint_supersedes_its_failure(tmp_path, cli):
     folder = tmp_path / "ckpts"
     folder.mkdir()
     save_mlp_checkpoints(folder, [0, 2, 4])
@@ -187,7 +173,7 @@ def test_a_checkpoint_rewritten_after_its_scan_replaces_its_rows(tmp_path):
     assert traj.steps == [0, 2]
 
 
-def test_steps_with_identical_weights_are_flagged(tmp_path):
+def test_steps_with_identical_weights_are_flagged(tmp_path, cli):
     folder = tmp_path / "ckpts"
     folder.mkdir()
     save_mlp_checkpoints(folder, [0, 2])
@@ -245,7 +231,7 @@ def deep():
     return Deep()
 
 
-def test_twelve_layers_are_in_natural_order_everywhere(tmp_path):
+def test_twelve_layers_are_in_natural_order_everywhere(tmp_path, cli):
     folder = tmp_path / "deep"
     folder.mkdir()
     for step in (0, 1, 2, 3, 4, 6, 8):
@@ -272,7 +258,7 @@ def test_twelve_layers_are_in_natural_order_everywhere(tmp_path):
 
 
 # -- the command line ---------------------------------------------------------------------------
-def test_ls_lists_runs_steps_layers_measures_and_failures(scanned, tmp_path):
+def test_ls_lists_runs_steps_layers_measures_and_failures(scanned, tmp_path, cli):
     _, path = scanned
     done = cli("ls", path)
     assert done.returncode == 0, done.stderr
@@ -282,7 +268,7 @@ def test_ls_lists_runs_steps_layers_measures_and_failures(scanned, tmp_path):
     assert "failed   none" in out
 
 
-def test_export_writes_the_scrubber_of_a_store(scanned, tmp_path):
+def test_export_writes_the_scrubber_of_a_store(scanned, tmp_path, cli):
     _, path = scanned
     out = tmp_path / "out.html"
     done = cli("export", path, "--html", out)
@@ -293,7 +279,7 @@ def test_export_writes_the_scrubber_of_a_store(scanned, tmp_path):
     assert "Traceback" not in bad.stderr
 
 
-def test_a_newer_store_is_refused_by_ls_with_the_reason(tmp_path):
+def test_a_newer_store_is_refused_by_ls_with_the_reason(tmp_path, cli):
     path = tmp_path / "new.sqlite"
     Store(path).close()
     conn = sqlite3.connect(path)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from dataclasses import dataclass
 
 import numpy as np
 import pytest
 
-import repscope.config as config_module
+from repscope._validation import check_real
 from repscope.config import MeasureConfig, current_key
+from repscope.options import option, option_table
 from repscope.store import SCHEMA_VERSION, Store
 
 OLD_SCHEMA_2 = """
@@ -77,16 +79,23 @@ def test_old_keys_are_rewritten_to_todays_rule():
     assert current_key("not json") == "not json"
 
 
-def test_a_late_option_enters_the_key_only_off_its_default(monkeypatch):
+def test_a_late_option_enters_the_key_only_off_its_default():
     """The rule for adding an option: rows computed before it existed keep their key."""
-    monkeypatch.setattr(config_module, "LATE_OPTIONS", {"eps": 1e-7})  # as if eps were new
+
+    @option_table
+    @dataclass(frozen=True)
+    class EpsIsNew(MeasureConfig):  # as if eps were new, with stores made under 1e-7
+        eps: float = option(1e-7, since=1e-7, check=check_real, help="RankMe's ε.")
+
     before = json.dumps(
         {k: v for k, v in json.loads(MeasureConfig().key()).items() if k != "eps"},
         sort_keys=True,
         separators=(",", ":"),
     )
-    assert MeasureConfig().key() == before  # at its default: absent, the old key
-    assert json.loads(MeasureConfig(eps=1e-9).key())["eps"] == 1e-9  # changed: present
+    assert EpsIsNew().key() == before  # at its default: absent, the old key
+    assert json.loads(EpsIsNew(eps=1e-9).key())["eps"] == 1e-9  # changed: present
+    assert EpsIsNew.from_key(before).eps == 1e-7  # an old key reads as the old value
+    assert MeasureConfig().key() != before  # MeasureConfig's own table is untouched
 
 
 def test_a_schema_2_store_keeps_its_rows_under_the_new_keys(tmp_path):

@@ -1,11 +1,9 @@
 """A real Dask cluster (``LocalCluster``, two worker processes) gives exactly the serial
 result, through ``traj.compute(client.get_executor())`` and ``repscope scan --scheduler``; a
-worker killed mid-checkpoint costs only that checkpoint; tasks get their share of the cores."""
+worker killed mid-checkpoint costs only that checkpoint; tasks get their share of the cores.
+Starting the cluster takes seconds: the tests that use it are ``slow``."""
 
 import os
-import subprocess
-import sys
-from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -24,7 +22,6 @@ from .models import mlp, save_mlp_checkpoints
 distributed = pytest.importorskip("distributed")
 dask = pytest.importorskip("dask")
 
-ROOT = Path(__file__).resolve().parents[1]
 STEPS = [0, 1, 2, 4, 8, 16]
 FIT = (2, 10)
 
@@ -97,6 +94,7 @@ def assert_same_records(actual, expected):
             np.testing.assert_array_equal(points[layer][step], p)
 
 
+@pytest.mark.slow
 def test_a_dask_cluster_gives_exactly_the_serial_result(client, run):
     with distributed.get_task_stream(client) as tasks:
         traj = Trajectory(
@@ -111,6 +109,7 @@ def test_a_dask_cluster_gives_exactly_the_serial_result(client, run):
     assert_same_records(traj, run.serial)
 
 
+@pytest.mark.slow
 def test_worker_threads_are_each_hosts_cores_per_task(client):
     cores = os.cpu_count()
     client.wait_for_workers(2)
@@ -124,36 +123,16 @@ def test_worker_threads_are_each_hosts_cores_per_task(client):
         assert worker_threads(c.get_executor()) == cores  # 1 task at a time: every core
 
 
-def test_scan_with_scheduler_stores_the_serial_result(client, run):
+@pytest.mark.slow
+def test_scan_with_scheduler_stores_the_serial_result(client, run, cli):
     probe_file = run.tmp / "probe.safetensors"
     save_file({"inputs": run.inputs}, probe_file)
     store = run.tmp / "scan.sqlite"
     with distributed.get_task_stream(client) as tasks:
-        done = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "repscope",
-                "scan",
-                str(run.folder),
-                "--model",
-                "tests.models:mlp",
-                "--probe",
-                str(probe_file),
-                "--layers",
-                "1,3",
-                "--store",
-                str(store),
-                "--fit-range",
-                "2,10",
-                "--no-progress",
-                "--scheduler",
-                client.scheduler.address,
-            ],
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-            timeout=300,
+        done = cli(
+            *("scan", run.folder, "--model", "tests.models:mlp", "--probe", probe_file),
+            *("--layers", "1,3", "--store", store, "--fit-range", "2,10", "--no-progress"),
+            *("--scheduler", client.scheduler.address),
         )
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"{len(STEPS)} to measure" in done.stdout
@@ -164,35 +143,19 @@ def test_scan_with_scheduler_stores_the_serial_result(client, run):
         assert_same_records(traj, run.serial)
 
 
-def test_scan_with_an_unreachable_scheduler_names_the_option(run):
+def test_scan_with_an_unreachable_scheduler_names_the_option(run, cli):
     probe_file = run.tmp / "probe.safetensors"
     save_file({"inputs": run.inputs}, probe_file)
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "repscope",
-            "scan",
-            str(run.folder),
-            "--model",
-            "tests.models:mlp",
-            "--probe",
-            str(probe_file),
-            "--store",
-            str(run.tmp / "s.sqlite"),
-            "--scheduler",
-            "tcp://127.0.0.1:1",
-        ],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=300,
-        env={**os.environ, "DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "2s"},
-    )
+    with dask.config.set({"distributed.comm.timeouts.connect": "2s"}):
+        done = cli(
+            *("scan", run.folder, "--model", "tests.models:mlp", "--probe", probe_file),
+            *("--store", run.tmp / "s.sqlite", "--scheduler", "tcp://127.0.0.1:1"),
+        )
     assert done.returncode == 1
     assert "--scheduler tcp://127.0.0.1:1: no Dask scheduler could be reached" in done.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("once", [True, False], ids=["dies-once", "dies-always"])
 def test_a_killed_worker_costs_only_its_checkpoint(client, run, once):
     run.marker.touch()

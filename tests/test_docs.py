@@ -58,6 +58,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+@pytest.mark.slow  # builds the site (mkdocs)
 def test_the_api_page_of_geometry_renders_the_docstrings(site: Path) -> None:
     from repscope.geometry import effective_rank
 
@@ -67,6 +68,7 @@ def test_the_api_page_of_geometry_renders_the_docstrings(site: Path) -> None:
     assert _plain(first_line) in _text(page)
 
 
+@pytest.mark.slow  # builds the site (mkdocs)
 def test_every_notebook_has_a_page_linked_from_the_gallery(site: Path) -> None:
     assert NOTEBOOKS, "no notebooks found"
     gallery = (site / "gallery" / "index.html").read_text(encoding="utf-8")
@@ -80,6 +82,7 @@ def test_every_notebook_has_a_page_linked_from_the_gallery(site: Path) -> None:
         assert heading is not None and _plain(heading[1]) in _text(page), notebook.name
 
 
+@pytest.mark.slow  # builds the site (mkdocs)
 def test_every_gallery_page_holds_its_demos_view(site: Path) -> None:
     """Each notebook's page carries the exported view of its demo (docs/_ext/gallery.py): the
     runs it recorded, and the front end that draws them; a view this build left out says so."""
@@ -100,6 +103,7 @@ def test_every_gallery_page_holds_its_demos_view(site: Path) -> None:
 
 
 @pytest.mark.browser
+@pytest.mark.slow  # builds the site (mkdocs)
 def test_a_gallery_page_scrubs_in_the_browser(site: Path, tmp_path: Path) -> None:
     """A demo's page, opened from the built site: the view draws its points, and a key moves it
     to the next checkpoint."""
@@ -129,6 +133,7 @@ def test_a_gallery_page_scrubs_in_the_browser(site: Path, tmp_path: Path) -> Non
             browser.close()
 
 
+@pytest.mark.slow  # builds the site (mkdocs)
 def test_the_reliability_table_is_on_its_page(site: Path) -> None:
     rows = [
         line

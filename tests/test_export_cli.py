@@ -8,16 +8,11 @@ import json
 import os
 import shlex
 import sqlite3
-import subprocess
-import sys
-from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 import torch
 
 from repscope import CheckpointFolder, Probe, Trajectory
-from repscope.cli import main
 from repscope.synthetic import synthetic_trajectory
 from tests.models import mlp, save_mlp_checkpoints
 
@@ -26,31 +21,7 @@ pytest.importorskip("anywidget")
 from repscope.widgets import export_html
 from repscope.widgets.export import read_page
 
-ROOT = Path(__file__).resolve().parents[1]
 MINE = "<!DOCTYPE html>\n<html><body><p>my own notes</p></body></html>\n"
-
-
-def run_cli(*args):
-    """``repscope ARGS`` in a fresh process, as a user runs it."""
-    return subprocess.run(
-        [sys.executable, "-m", "repscope", *map(str, args)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-
-
-@pytest.fixture
-def cli(capsys):
-    """``repscope ARGS`` in this process (what a fresh process prints, without its start-up)."""
-
-    def run(*args):
-        code = main([str(a) for a in args])
-        printed = capsys.readouterr()
-        return SimpleNamespace(returncode=code, stdout=printed.out, stderr=printed.err)
-
-    return run
 
 
 def refused(done, *words):
@@ -76,9 +47,9 @@ def page_layers(path):
 
 # -- where a page may go ------------------------------------------------------------------------
 @pytest.mark.parametrize("force", [(), ("--force",)])
-def test_export_never_writes_over_its_own_store(store, force):
+def test_export_never_writes_over_its_own_store(store, force, cli):
     before = store.read_bytes()
-    refused(run_cli("export", store, "--html", store, *force), "the store being exported")
+    refused(cli("export", store, "--html", store, *force), "the store being exported")
     assert store.read_bytes() == before
 
 

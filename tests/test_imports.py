@@ -89,9 +89,30 @@ def test_the_cycle_finder_finds_a_cycle():
 
 def test_no_import_circle_between_modules():
     edges = graph()
-    assert "repscope.scan" in edges["repscope.trajectory"]  # the graph sees imports
+    assert "repscope.scan" in edges["repscope.filling"]  # the graph sees imports
     assert "repscope.live" in edges["repscope.widgets.data"]  # … function-level ones too
     assert cycles(edges) == []
+
+
+def reachable(edges: dict[str, set[str]], start: str) -> set[str]:
+    seen, todo = set(), [start]
+    while todo:
+        for w in edges.get(todo.pop(), ()):
+            if w not in seen:
+                seen.add(w)
+                todo.append(w)
+    return seen
+
+
+def test_reading_a_run_needs_no_part_of_the_filling_side():
+    """The read side (``repscope.open``, the widgets, ``export``) needs only a store, a run
+    and a configuration: nothing it imports, even inside a function, reaches the probe, the
+    scan, the sources' loading or the filling."""
+    edges = graph()
+    assert reachable({"a": {"b"}, "b": {"c"}}, "a") == {"b", "c"}
+    filling_side = {"repscope.filling", "repscope.scan", "repscope.probe", "repscope.executors"}
+    for reader in ("repscope.reading", "repscope.catalog"):
+        assert reachable(edges, reader) & filling_side == set(), reader
 
 
 def test_no_module_imports_another_modules_private_name():

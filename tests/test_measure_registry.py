@@ -5,7 +5,16 @@ import pytest
 import torch
 
 from repscope.config import MeasureConfig
-from repscope.measure_registry import MEASURES, Measure, hidden_values, register
+from repscope.geometry import spectrum
+from repscope.measure_registry import (
+    MEASURES,
+    Inputs,
+    Measure,
+    hidden_values,
+    register,
+    registered,
+    unregister,
+)
 from repscope.probe import Probe
 from repscope.sources.folder import CheckpointFolder
 from repscope.trajectory import Trajectory
@@ -13,80 +22,124 @@ from repscope.trajectory import Trajectory
 from .models import mlp, save_mlp_checkpoints
 
 
-@pytest.fixture
-def scanned(tmp_path):
-    save_mlp_checkpoints(tmp_path, [0, 1, 2])
+@pytest.fixture(scope="module")
+def scanned(tmp_path_factory):
+    """``scanned(**options)``: a scan of three checkpoints of a tiny MLP, two layers, a probe
+    with labels (each set of options scanned once per module)."""
+    folder = tmp_path_factory.mktemp("registry_ckpts")
+    save_mlp_checkpoints(folder, [0, 1, 2])
     labels = np.arange(60) % 3
     probe = Probe(
         torch.randn(60, 6, generator=torch.Generator().manual_seed(0)),
         layers=["1", "3"],
         labels=labels,
     )
-    return lambda **options: Trajectory(
-        CheckpointFolder(tmp_path, model=mlp), probe, fit_range=(2, 10), **options
-    ).compute(progress=False)
+    done = {}
+
+    def scan(**options):
+        key = tuple(sorted(options.items()))
+        if key not in done:
+            done[key] = Trajectory(
+                CheckpointFolder(folder, model=mlp), probe, fit_range=(2, 10), **options
+            ).compute(progress=False)
+        return done[key]
+
+    return scan
 
 
-def stored_names(traj):
-    return {name for r in traj.records() for name in r.measures}
+def ok_records(traj):
+    return [r for r in traj.records() if r.status == "ok"]
 
 
-def test_every_stored_value_is_a_registered_measure_or_part_of_one(scanned):
-    names = stored_names(scanned(dse=True, sigma="median"))
-    # α's error bar needs 16 inputs per feature: this probe has fewer
-    assert names == (
-        {
-            "effective_rank",
-            "alpha",
-            "dse",
-            "dsmi",
-            "participation_ratio",
-            "stable_rank",
-            "numerical_rank",
-        }
-        | hidden_values()
-    ) - {"alpha_se", "alpha_lo", "alpha_hi"}
-    assert names <= set(MEASURES) | hidden_values()
+def owners():
+    """``{stored name: the measure that stores it}``, read from the registry."""
+    return {n: m.name for m in MEASURES.values() for n in (m.name, *m.hidden)}
 
 
-@pytest.fixture
-def top_share():
-    """The worked example of CONTRIBUTING.md: the top eigenvalue's share λ₁ / Σλ."""
-    measure = register(
-        Measure(
-            "top_share",
-            "top eigenvalue share",
-            lambda inputs: {"top_share": float(inputs.spectrum.values[0, 0])},
-            axis_options=lambda config: config.spectrum_kind,
-        )
+def what_applies(traj):
+    """The registered measures computed in the scan for a layer of ``traj`` (activations: no
+    reference), by their own ``applies``."""
+    matrix = torch.randn(60, 24, generator=torch.Generator().manual_seed(1))
+    inputs = Inputs(
+        matrix=matrix,
+        spectrum=spectrum(matrix),
+        config=traj.config,
+        labels=traj.probe.labels,
+        reference=None,
     )
-    try:
-        yield measure
-    finally:
-        del MEASURES["top_share"]
+    return {m.name for m in MEASURES.values() if m.compute is not None and m.applies(inputs)}
 
 
-def test_one_registered_measure_reaches_the_scan_and_the_widget(scanned, top_share):
-    pytest.importorskip("ipywidgets")
-    from repscope.widgets import Scrubber
+@pytest.mark.parametrize("options", [{}, {"dse": True, "sigma": "median"}], ids=["plain", "dse"])
+def test_every_measure_that_applies_is_stored_and_every_stored_value_is_registered(
+    scanned, options
+):
+    """Derived from the registry, not listed: a measure registered later is held to it too."""
+    traj = scanned(**options)
+    owner, applying = owners(), what_applies(traj)
+    assert len(ok_records(traj)) == 6
+    for r in ok_records(traj):
+        assert set(r.measures) <= set(owner), set(r.measures) - set(owner)
+        assert {owner[n] for n in r.measures} == applying, (r.step, r.layer)
 
-    traj = scanned()
-    for layer in ("1", "3"):  # the value is λ₁ / Σλ of the layer's own spectrum
-        for step in traj.steps:
-            spectrum = traj.spectrum(step, layer)
-            record = next(r for r in traj.records() if r.step == step and r.layer == layer)
-            assert record.measures["top_share"] == pytest.approx(spectrum[0] / spectrum.sum())
-    s = Scrubber(traj, measures=["top_share"])
-    assert s.measures == ["top_share"]
-    s._on_msg(s, {"type": "hello"}, [])
-    (run,) = s.feed.runs_message()[0]["runs"]
-    (curve,) = [c for c in run["curves"] if c["name"] == "top_share"]
-    assert curve == {
-        "name": "top_share",
-        "label": "top eigenvalue share",
-        "axis": "top eigenvalue share (covariance)",
-        "kind": "measure",
-    }
+
+def test_which_measures_a_scan_stores_depends_on_its_options_and_inputs(scanned):
+    """Independent of the registry's own ``applies``: what these two scans must hold."""
+    for options, with_dse in (({}, False), ({"dse": True, "sigma": "median"}, True)):
+        for r in ok_records(scanned(**options)):
+            names = set(r.measures)
+            spectral = {"effective_rank", "alpha", "participation_ratio", "stable_rank"}
+            assert spectral | {"numerical_rank", "alpha_r2", "effective_rank_se"} <= names
+            # DSE and DSMI (the probe has labels) only when asked for, with DSE's error bar
+            dse = {"dse", "dsmi", "dse_se"}
+            assert dse <= names if with_dse else not dse & names
+            # weights and gradients views only; CKA only after the scan (add_cka)
+            assert not {"relative_distance", "nuclear_norm", "cka_first", "cka_previous"} & names
+            # α's error bar needs 16 inputs per feature: 60 inputs of 24 features are too few
+            assert not {"alpha_se", "alpha_lo", "alpha_hi"} & names
+
+
+def test_error_bar_values_follow_their_measure(scanned):
+    """``<measure>_se``, ``_lo``, ``_hi`` are hidden, belong to a measure that is a curve of its
+    own, and are stored together, beside it."""
+    hidden = hidden_values()
+    bars = {n.rsplit("_", 1)[0] for n in hidden if n.endswith(("_se", "_lo", "_hi"))}
+    assert "effective_rank" in bars
+    for measure in bars:
+        assert measure in MEASURES and measure not in hidden
+        assert {f"{measure}_se", f"{measure}_lo", f"{measure}_hi"} <= hidden
+    for r in ok_records(scanned(dse=True, sigma="median")):
+        m = r.measures
+        for measure in bars:
+            parts = {f"{measure}_{p}" for p in ("se", "lo", "hi")}
+            if parts & set(m):
+                assert parts <= set(m) and measure in m, (measure, sorted(m))
+                assert m[f"{measure}_se"] > 0 and m[f"{measure}_lo"] < m[f"{measure}_hi"]
+
+
+def test_a_registered_measure_is_unregistered_by_name_and_after_its_block():
+    m = Measure("tmp_measure", "temporary", lambda inputs: {"tmp_measure": 1.0})
+    with pytest.raises(RuntimeError, match="inside"):  # unregistered even when the block fails
+        with registered(m):
+            assert list(MEASURES)[-1] == "tmp_measure"
+            raise RuntimeError("inside")
+    assert "tmp_measure" not in MEASURES
+    assert register(m) is m and unregister("tmp_measure") is m and "tmp_measure" not in MEASURES
+    with pytest.raises(ValueError, match=r"^The 'name' argument of unregister must be .+'nope'"):
+        unregister("nope")
+
+
+def test_a_stored_name_cannot_be_registered_twice():
+    """A measure named after another's hidden value (or hiding another's name) would overwrite
+    it in every record: refused, and nothing is registered."""
+    before = dict(MEASURES)
+    with pytest.raises(ValueError, match=r"'alpha_r2' is already registered: .* 'alpha' stores"):
+        register(Measure("alpha_r2", "again", None))
+    with pytest.raises(ValueError, match=r"'dse' is already registered: .* 'dse' stores"):
+        register(Measure("other", "other", None, hidden=("dse",)))
+    with pytest.raises(TypeError, match="'measure' argument of register must be a Measure"):
+        register({"name": "top_share"})
+    assert MEASURES == before
 
 
 def test_a_name_is_registered_once():

@@ -4,9 +4,6 @@ as "a diverged checkpoint?" on every layer of every checkpoint."""
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,8 +16,6 @@ from repscope.scan import WHOLE_CHECKPOINT, measure_checkpoint
 from repscope.sources.folder import CheckpointFolder
 
 from .models import mlp, save_mlp_checkpoints
-
-ROOT = Path(__file__).resolve().parents[1]
 
 GRAMMAR = r"^The 'inputs' argument of Probe must be finite .+; got .+\.$"
 
@@ -61,23 +56,16 @@ def test_a_probe_whose_inputs_turned_non_finite_is_blamed_not_the_checkpoint(tmp
     assert "probe" in records[0].error and "diverged" not in records[0].error
 
 
-def test_scan_with_a_probe_file_of_nan_inputs_says_so_before_measuring(tmp_path):
+def test_scan_with_a_probe_file_of_nan_inputs_says_so_before_measuring(tmp_path, cli):
     folder = tmp_path / "ckpts"
     folder.mkdir()
     save_mlp_checkpoints(folder, [0, 1])
     probe = tmp_path / "probe.safetensors"
     save_file({"inputs": _nan_inputs()}, probe)
     store = tmp_path / "s.sqlite"
-    done = subprocess.run(
-        [
-            *(sys.executable, "-m", "repscope", "scan", str(folder)),
-            *("--model", "tests.models:mlp", "--probe", str(probe)),
-            *("--store", str(store), "--no-progress"),
-        ],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=300,
+    done = cli(
+        *("scan", folder, "--model", "tests.models:mlp", "--probe", probe),
+        *("--store", store, "--no-progress"),
     )
     assert done.returncode == 1, done.stdout + done.stderr
     (line,) = done.stderr.strip().splitlines()

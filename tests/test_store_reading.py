@@ -9,7 +9,6 @@ import shutil
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -238,22 +237,20 @@ def test_readers_do_not_wait_for_another_process_writing(store, capsys):
     from repscope.widgets import Scrubber
 
     expected = read_everything(store)
-    writer = _hold(store, "BEGIN IMMEDIATE", 30)
+    writer = _hold(store, "BEGIN IMMEDIATE", 600)
     try:
-        started = time.monotonic()
         assert read_everything(store) == expected  # the committed data, not the writer's row
         assert main(["ls", str(store)]) == 0
         assert "scalars  loss, lr" in capsys.readouterr().out
         widget = Scrubber(store)
         assert widget.steps == [*STEPS, 5]
         widget.close()
-        elapsed = time.monotonic() - started
-        assert writer.poll() is None  # the writer still held its transaction throughout
+        # the writer still holds its transaction (for 600 s, far beyond any lock timeout): a
+        # reader that waited for it would have failed with "locked", or still be waiting
+        assert writer.poll() is None
     finally:
         writer.kill()
         writer.wait()
-    # read while the write lock was held: far less than any lock timeout (60 s)
-    assert elapsed < 5, elapsed
 
 
 def test_a_real_lock_is_reported_as_a_lock_with_the_time_waited(store):
@@ -279,4 +276,4 @@ def _said_locked(message: str, timeout: float) -> None:
     assert "is locked by another process" in message, message
     assert "not a repscope store" not in message
     waited = float(re.search(r"waited ([\d.]+) s", message).group(1))
-    assert timeout - 0.1 <= waited < 10 * timeout, message
+    assert waited >= timeout - 0.1, message  # it did wait its timeout before giving up

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import torch
@@ -14,7 +11,6 @@ import torch
 from repscope.store import Record, Store
 from repscope.synthetic import synthetic_trajectory
 
-ROOT = Path(__file__).resolve().parents[1]
 TITLE, TITLE_SHOWN = "\x1b]0;owned\x07", r"\x1b]0;owned\x07"  # sets the terminal's title
 CLEAR, CLEAR_SHOWN = "\x1b[2J\x1b[H", r"\x1b[2J\x1b[H"  # clears the screen
 RUN = f"run{TITLE}"
@@ -29,16 +25,6 @@ def printable(*args, **kwargs):
     from repscope._terminal import printable
 
     return printable(*args, **kwargs)
-
-
-def cli(*args):
-    return subprocess.run(
-        [sys.executable, "-m", "repscope", *map(str, args)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
 
 
 # -- printable ----------------------------------------------------------------------------------
@@ -92,7 +78,7 @@ def hostile_store(tmp_path):
     return path
 
 
-def test_ls_prints_stored_strings_escaped(hostile_store):
+def test_ls_prints_stored_strings_escaped(hostile_store, cli):
     done = cli("ls", hostile_store)
     assert done.returncode == 0, done.stderr
     out = done.stdout
@@ -102,7 +88,7 @@ def test_ls_prints_stored_strings_escaped(hostile_store):
     assert not any(line.startswith("failed") for line in out.splitlines())
 
 
-def test_export_prints_stored_strings_escaped(hostile_store, tmp_path):
+def test_export_prints_stored_strings_escaped(hostile_store, tmp_path, cli):
     done = cli("export", hostile_store, "--html", tmp_path / "p.html")
     assert done.returncode == 0, done.stderr
     assert not any(c in done.stdout + done.stderr for c in RAW), repr(done.stdout)
@@ -123,7 +109,7 @@ def test_an_error_message_is_printed_escaped(monkeypatch, capsys):
     assert LAYER_SHOWN in err and SOURCE_SHOWN in err
 
 
-def test_scan_prints_folder_and_file_names_escaped(tmp_path):
+def test_scan_prints_folder_and_file_names_escaped(tmp_path, cli):
     from safetensors.torch import save_file
 
     from tests.models import save_mlp_checkpoints

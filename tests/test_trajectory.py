@@ -291,12 +291,10 @@ def test_add_cka_compares_each_checkpoint_with_the_previous_and_the_first(folder
 
 
 def test_add_cka_needs_a_source(folder, probe):
-    from repscope.trajectory import from_store
-
     with pytest.raises(
         ValueError, match="'trajectory' argument of add_cka must be a trajectory with a source"
     ):
-        from_store(Store(":memory:"), "r", probe).add_cka()
+        Trajectory(None, probe, store=Store(":memory:"), run="r").add_cka()
 
 
 def test_a_layer_whose_geometry_fails_is_recorded_and_the_scan_goes_on(tmp_path):

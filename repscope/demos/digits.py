@@ -31,7 +31,14 @@ def digits_mlp() -> torch.nn.Sequential:
 
 def load_digits_split(seed: int = 0) -> tuple[torch.Tensor, ...]:
     """scikit-learn's digits scaled to [0, 1]: ``x_train, y_train, x_test, y_test`` (2:1)."""
-    from sklearn.datasets import load_digits
+    try:
+        from sklearn.datasets import load_digits
+    except ImportError as err:
+        raise ImportError(
+            "The digits demos load scikit-learn's digits, and scikit-learn is not installed. "
+            'Install it with: pip install "repscope[demos]"',
+            name="sklearn",
+        ) from err
 
     x, y = load_digits(return_X_y=True)
     order = np.random.default_rng(seed).permutation(len(y))

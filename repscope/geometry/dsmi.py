@@ -95,7 +95,14 @@ def label_groups(labels: np.ndarray, kind: str, n_clusters: int, seed: int) -> n
             "kind='vector' (spectral clustering of the labels)",
             repr(n_clusters),
         )
-    from sklearn.cluster import SpectralClustering
+    try:
+        from sklearn.cluster import SpectralClustering
+    except ImportError as err:
+        raise ImportError(
+            f"{_FUNC} with kind='vector' labels clusters them with scikit-learn, which is not "
+            'installed. Install it with: pip install "repscope[sklearn]"',
+            name="sklearn",
+        ) from err
 
     clustering = SpectralClustering(
         n_clusters=n_clusters,
@@ -141,7 +148,8 @@ def dsmi(
         "discrete": class labels (ints, strings, bools; floats allowed), one group per value.
         "scalar": continuous values, min-max scaled and binned into ``n_clusters`` equal bins.
         "vector": continuous vectors, grouped by ``sklearn.cluster.SpectralClustering(n_clusters,
-        affinity="nearest_neighbors", assign_labels="cluster_qr", random_state=seed)``.
+        affinity="nearest_neighbors", assign_labels="cluster_qr", random_state=seed)``
+        (scikit-learn: ``pip install "repscope[sklearn]"``).
         "auto": integer, bool or string 1-D labels are discrete, float 1-D or ``(n, 1)`` labels
         scalar, 2-D labels with more than one column vectors.
     sigma : float > 0, "median" or "sqrt_dim", default 10.0

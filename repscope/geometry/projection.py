@@ -39,8 +39,9 @@ def principal_coordinates(
     x : array of shape (n_samples, n_features) or (batch, n_samples, n_features)
     n_components : int, default 2
         At most ``min(n_samples, n_features)``.
-    seed : int, default 0
-        Seed of the randomised method's start vectors.
+    seed : int >= 0, default 0
+        Seed of the randomised method's start vectors (drawn on the CPU: the same on any
+        device).
     dtype : torch.float64 or torch.float32, optional
 
     Returns
@@ -64,6 +65,7 @@ def principal_coordinates(
     data = batch.data
     limit = min(batch.n_samples, batch.n_features)
     k = check_int(n_components, name="n_components", func=func, low=1)
+    seed = check_int(seed, name="seed", func=func, low=0, high=2**64 - 1)  # torch's seed range
     if k > limit:
         fail("n_components", func, f"an int <= min(n_samples, n_features) = {limit}", repr(k))
     centred = centre(data)[0]  # columns constant up to rounding are 0: no axis of rounding

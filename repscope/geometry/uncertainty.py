@@ -25,16 +25,18 @@ the Gram matrix's ``(N - N/G)`` square when ``N < D``), in one batched call.
 from __future__ import annotations
 
 import math
+import numbers
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
 import torch
 
-from .._validation import check_int, check_option, check_real, fail
+from .._validation import check_int, check_option, check_real, describe, fail
 from ._arrays import as_batch, check_dtype
 from ._arrays import centre as centred
-from ._kernel import Sigma
+from ._kernel import Sigma, check_sigma, check_t
 from ._precision import at_full_precision
 from .measures import check_fit_range, effective_rank
 from .powerlaw import fit_power_law
@@ -44,6 +46,8 @@ from .spectrum import SPECTRUM_KINDS, Spectrum, SpectrumKind, eigh_threads
 GROUPS = 10
 #: The interval's coverage by default.
 LEVEL = 0.9
+#: The measures :func:`spectral_intervals` gives intervals of (the keys of its ``estimates``).
+SPECTRAL_MEASURES = ("effective_rank", "alpha")
 
 
 @dataclass(frozen=True)
@@ -81,7 +85,7 @@ def jackknife_interval(
     Parameters
     ----------
     estimate : float
-        The measure on every input.
+        The measure on every input (``nan`` allowed: the interval is then ``nan``).
     left_out : array of shape (groups,)
         The measure with each group left out.
     level : float, default 0.9
@@ -108,26 +112,54 @@ def jackknife_interval(
     """
     from scipy.special import stdtrit
 
+    func = "jackknife_interval"
+    estimate = check_estimate(estimate, name="estimate", func=func)
     values = np.asarray(left_out, dtype=float)
     groups = len(values)
     if groups < 2:
-        fail("left_out", "jackknife_interval", "at least 2 leave-one-out values", f"{groups}")
-    level = check_real(
-        level,
-        name="level",
-        func="jackknife_interval",
-        low=0.0,
-        high=1.0,
-        low_inclusive=False,
-        high_inclusive=False,
-    )
+        fail("left_out", func, "at least 2 leave-one-out values", f"{groups}")
+    level = check_level(level, func=func)
+    if not isinstance(correct, (bool, np.bool_)):
+        fail("correct", func, "a bool (True or False)", describe(correct), error=TypeError)
     bar = float(values.mean())
     se = math.sqrt((groups - 1) / groups * float(((values - bar) ** 2).sum()))
-    corrected = groups * float(estimate) - (groups - 1) * bar if correct else float(estimate)
+    corrected = groups * estimate - (groups - 1) * bar if correct else estimate
     half = float(stdtrit(groups - 1, 0.5 + level / 2)) * se
-    return Interval(
-        float(estimate), corrected, se, corrected - half, corrected + half, level, groups
+    return Interval(estimate, corrected, se, corrected - half, corrected + half, level, groups)
+
+
+def check_level(level: Any, *, func: str) -> float:
+    """The interval's coverage: a real number strictly between 0 and 1."""
+    return check_real(
+        level, name="level", func=func, low=0.0, high=1.0, low_inclusive=False, high_inclusive=False
     )
+
+
+def check_estimate(value: Any, *, name: str, func: str, expected: str = "a real number") -> float:
+    """A measure's value: a real number, or an array of one (``nan`` allowed: α of data with
+    no variance is ``nan``); returned as a float."""
+    item = value
+    if isinstance(value, (np.ndarray, torch.Tensor)) and math.prod(value.shape) == 1:
+        item = value.reshape(()).item()
+    if isinstance(item, bool) or not isinstance(item, numbers.Real):
+        fail(name, func, expected, describe(value), error=TypeError)
+    return float(item)
+
+
+def _check_estimates(estimates: Any, *, func: str) -> dict[str, float]:
+    """``estimates`` of :func:`spectral_intervals`: a mapping with a real number for each of
+    :data:`SPECTRAL_MEASURES` (other keys are ignored)."""
+    expected = "a dict with the keys " + " and ".join(repr(k) for k in SPECTRAL_MEASURES)
+    if not isinstance(estimates, Mapping):
+        fail("estimates", func, expected, describe(estimates), error=TypeError)
+    missing = [k for k in SPECTRAL_MEASURES if k not in estimates]
+    if missing:
+        fail("estimates", func, expected, f"no key {missing[0]!r}")
+    checked = {}
+    for k in SPECTRAL_MEASURES:
+        what = f"a dict whose {k!r} is a real number"
+        checked[k] = check_estimate(estimates[k], name="estimates", func=func, expected=what)
+    return checked
 
 
 def groups_of(n: int, groups: int, seed: int) -> list[np.ndarray]:
@@ -153,10 +185,11 @@ def leave_out_spectra(
     x : array of shape (n_samples, n_features)
     groups : int, default 10
         Between 2 and ``n_samples``.
-    seed : int, default 0
+    seed : int >= 0, default 0
         Seeds the split of the inputs into groups (drawn on the CPU: the same on any device).
     kind : {"covariance", "singular"}, default "covariance"
-    max_components : int, optional
+    max_components : int >= 1, optional
+        Keep the top ``max_components`` eigenvalues of each spectrum.
     dtype : torch.float64 or torch.float32, optional
 
     Returns
@@ -192,10 +225,11 @@ def _leave_out(
     batch: Any, groups: int, seed: int, kind: SpectrumKind, max_components: int | None, func: str
 ) -> Spectrum:
     check_option(kind, name="kind", func=func, options=SPECTRUM_KINDS)
+    if max_components is not None:
+        max_components = check_int(max_components, name="max_components", func=func, low=1)
     n, d = batch.n_samples, batch.n_features
-    groups = check_int(groups, name="groups", func=func, low=2)
-    if groups > n:
-        fail("groups", func, f"at most n_samples ({n})", repr(groups))
+    groups = _check_groups(groups, n, func)
+    seed = check_int(seed, name="seed", func=func, low=0)
     centre = kind == "covariance"
     # centred for accuracy (each subset recentres), columns constant up to rounding exactly 0
     data = centred(batch.data)[0][0] if centre else batch.data[0]
@@ -220,6 +254,13 @@ def _leave_out(
         batched=True,
         backend="torch",
     )
+
+
+def _check_groups(groups: Any, n: int, func: str) -> int:
+    groups = check_int(groups, name="groups", func=func, low=2)
+    if groups > n:
+        fail("groups", func, f"at most n_samples ({n})", repr(groups))
+    return groups
 
 
 def _covariance_route(data: torch.Tensor, parts: list[torch.Tensor], centre: bool) -> torch.Tensor:
@@ -287,7 +328,8 @@ def spectral_intervals(
     kind, fit_range, eps, max_components, dtype
         As in :func:`~repscope.geometry.spectral_summary` (the measures' own options).
     estimates : dict, optional
-        ``{"effective_rank": …, "alpha": …}`` already computed on all inputs (a scan has them);
+        ``{"effective_rank": …, "alpha": …}`` already computed on all inputs (a scan has them;
+        :meth:`~repscope.geometry.SpectralSummary.as_dict` gives them, other keys are ignored);
         computed here otherwise.
 
     Returns
@@ -309,6 +351,9 @@ def spectral_intervals(
     batch = _one_matrix(x, func, dtype)
     first_last = check_fit_range(fit_range, func=func)
     check_real(eps, name="eps", func=func, low=0.0)
+    level = check_level(level, func=func)
+    if estimates is not None:
+        estimates = _check_estimates(estimates, func=func)
     spec = _leave_out(batch, groups, seed, kind, max_components, func)
     if estimates is None:
         from .summary import spectral_summary
@@ -351,6 +396,22 @@ def dse_interval(
     width. DSE grows with the number of inputs, so the interval is centred on the estimate (no
     bias correction). It costs ``groups`` more DSE computations.
 
+    Parameters
+    ----------
+    x : array of shape (n_samples, n_features)
+    sigma, t, method, dtype
+        As in :func:`~repscope.geometry.dse`.
+    groups, seed : int
+        As in :func:`leave_out_spectra`.
+    level : float, default 0.9
+    estimate : float, optional
+        DSE already computed on all inputs at this ``sigma`` (a scan has it); computed here
+        otherwise.
+
+    Returns
+    -------
+    Interval
+
     Examples
     --------
     >>> import numpy as np
@@ -363,10 +424,15 @@ def dse_interval(
     from .diffusion import dse, resolve_sigma
 
     func = "dse_interval"
+    sigma = check_sigma(sigma, func=func)
+    t = check_t(t, func=func)
+    check_option(method, name="method", func=func, options=("exact", "lanczos"))
+    level = check_level(level, func=func)
+    seed = check_int(seed, name="seed", func=func, low=0)
+    if estimate is not None:
+        estimate = check_estimate(estimate, name="estimate", func=func)
     batch = _one_matrix(x, func, dtype)
-    groups = check_int(groups, name="groups", func=func, low=2)
-    if groups > batch.n_samples:
-        fail("groups", func, f"at most n_samples ({batch.n_samples})", repr(groups))
+    groups = _check_groups(groups, batch.n_samples, func)
     data = batch.data[0]
     resolved = resolve_sigma(data, sigma=sigma) if isinstance(sigma, str) else sigma
     if estimate is None:
@@ -378,4 +444,4 @@ def dse_interval(
         keep[part] = False
         subset = data[torch.as_tensor(keep, device=data.device)]
         values.append(dse(subset, sigma=resolved, t=t, method=method, dtype=dtype))
-    return jackknife_interval(float(estimate), values, level=level, correct=False)
+    return jackknife_interval(estimate, values, level=level, correct=False)

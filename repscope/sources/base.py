@@ -1,13 +1,16 @@
-"""What every source yields: checkpoints that know their step, fingerprint, and how to load."""
+"""What a source is (`Source`: the contract the scan and the catalogue use) and what it yields:
+checkpoints that know their step, fingerprint, and how to load."""
 
 from __future__ import annotations
 
 import hashlib
 import numbers
 import os
-from collections.abc import Callable, Iterator
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from functools import cached_property
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -129,13 +132,95 @@ class Checkpoint:
         return f"{type(self).__name__}(step={self.step}, name={self.name!r})"
 
 
-@runtime_checkable
-class Source(Protocol):
-    """Anything that yields checkpoints in step order and has a run name."""
+class Source(ABC):
+    """The checkpoints of one run, and what the scan and the catalogue ask of them.
+
+    Every source the command line and the catalogue know is a subclass, named by a scheme in
+    :data:`repscope.sources.registry.SOURCES` (``repscope scan hf:org/name``, a folder's path).
+    A subclass defines :attr:`run`, :meth:`__iter__`, :meth:`__len__` and :meth:`describe`;
+    :meth:`scalars`, :attr:`skipped`, :attr:`start`, :meth:`summary` and :meth:`from_text` have
+    defaults. ``tests/sources/test_contract.py`` checks every registered class against this
+    contract with real checkpoints.
+
+    Attributes
+    ----------
+    run : str
+        The run's name in the store.
+    text_options : tuple of str
+        The keyword options :meth:`from_text` reads (the command line passes each source
+        only the options it names).
+
+    Examples
+    --------
+    A source of two checkpoints of one small model, saved in a temporary folder:
+
+    >>> import tempfile, torch
+    >>> from pathlib import Path
+    >>> class Pair(Source):
+    ...     def __init__(self, folder, *, run=None):
+    ...         self.run = run or "pair"
+    ...         self.checkpoints = [
+    ...             FileCheckpoint(s, Path(folder) / f"step_{s}.pt", lambda: torch.nn.Linear(2, 2))
+    ...             for s in (0, 5)
+    ...         ]
+    ...     def __iter__(self):
+    ...         return iter(self.checkpoints)
+    ...     def __len__(self):
+    ...         return len(self.checkpoints)
+    ...     def describe(self):
+    ...         return {"kind": "pair", "identity": f"pair {self.run}"}
+    >>> pair = Pair(tempfile.mkdtemp())
+    >>> len(pair), [c.step for c in pair], pair.start, pair.skipped, list(pair.scalars())
+    (2, [0, 5], 'unknown', [], [])
+    >>> Pair.summary(pair.describe())
+    'pair pair'
+    """
 
     run: str
+    text_options: ClassVar[tuple[str, ...]] = ("run",)
 
-    def __iter__(self) -> Iterator[Checkpoint]: ...
+    @abstractmethod
+    def __iter__(self) -> Iterator[Checkpoint]:
+        """The checkpoints, in ascending step order, one per step."""
+
+    @abstractmethod
+    def __len__(self) -> int:
+        """How many checkpoints :meth:`__iter__` yields."""
+
+    @abstractmethod
+    def describe(self) -> dict[str, Any]:
+        """The source as the store records it: a JSON-able mapping whose ``"kind"`` is a scheme
+        of :data:`~repscope.sources.registry.SOURCES` naming this class, and whose
+        ``"identity"`` names the source (two sources of different identity are refused under
+        one run name, :meth:`repscope.store.Store.describe_run`)."""
+
+    def scalars(self) -> Iterable[tuple[int, str, float]]:
+        """Training scalars as ``(step, name, value)`` (loss, learning rate, …); none here."""
+        return ()
+
+    @cached_property
+    def skipped(self) -> list[tuple[str, str]]:
+        """What holds weights but was left out, as ``(name, reason)``; none here. A subclass
+        may assign its own list (``self.skipped = [...]``)."""
+        return []
+
+    @property
+    def start(self) -> str:
+        """Where the run starts, one of :data:`STARTS`; ``"unknown"`` here."""
+        return "unknown"
+
+    @classmethod
+    def summary(cls, description: Mapping[str, Any]) -> str:
+        """One line for a stored :meth:`describe` (``repscope ls``, ``repscope.open``): its
+        ``identity`` here, else its ``kind``."""
+        return str(description.get("identity") or description.get("kind") or "(not recorded)")
+
+    @classmethod
+    def from_text(cls, target: str, *, run: str | None = None) -> Source:
+        """The source that ``target`` (the text after ``scheme:``) names. A subclass that reads
+        more :attr:`text_options` takes them as keyword options, as text (what a command line
+        holds); here ``cls(target, run=run)``."""
+        return cls(target, run=run)  # type: ignore[call-arg]
 
 
 def file_fingerprint(*paths: Path) -> str:

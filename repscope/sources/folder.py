@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 
@@ -16,6 +17,7 @@ from .base import (
     Checkpoint,
     FileCheckpoint,
     ModelFactory,
+    Source,
     build_model,
     check_step,
     factory_spec,
@@ -180,7 +182,35 @@ def _holds_weights(folder: Path) -> bool:
     )
 
 
-class CheckpointFolder:
+def factory_from_spec(spec: str, *, func: str = "factory_from_spec") -> ModelFactory:
+    """The model factory that ``"MODULE:FUNCTION"`` names (the inverse of
+    :func:`~repscope.sources.base.factory_spec`, which the store records).
+
+    Examples
+    --------
+    >>> factory_from_spec("torch.nn:Identity")()
+    Identity()
+    >>> factory_from_spec("torch.nn")
+    Traceback (most recent call last):
+    ...
+    ValueError: The 'model' argument of factory_from_spec must be MODULE:FUNCTION ...; got ...
+    """
+    module, _, name = spec.partition(":")
+    expected = "MODULE:FUNCTION naming a function that returns a fresh torch.nn.Module"
+    if not module or not name:
+        fail("model", func, expected, repr(spec))
+    try:
+        found: Any = importlib.import_module(module)
+    except ImportError as err:
+        fail("model", func, expected, f"{spec!r}, whose module cannot be imported ({err})")
+    for part in name.split("."):
+        found = getattr(found, part, None)
+    if found is None or not callable(found):
+        fail("model", func, expected, f"{spec!r}: module {module!r} has no function {name!r}")
+    return found
+
+
+class CheckpointFolder(Source):
     """The checkpoints of one run, in a folder.
 
     Parameters
@@ -218,6 +248,8 @@ class CheckpointFolder:
     >>> [c.step for c in CheckpointFolder(folder, model=lambda: torch.nn.Linear(3, 2))]
     [2, 10]
     """
+
+    text_options: ClassVar[tuple[str, ...]] = ("model", "run")
 
     def __init__(
         self,
@@ -345,6 +377,22 @@ class CheckpointFolder:
             "model": model,
             "identity": f"folder {path}" + (f" with model {model}" if model else ""),
         }
+
+    @classmethod
+    def summary(cls, description: Mapping[str, Any]) -> str:
+        """One line for a stored :meth:`describe`: ``folder /a/ckpts, model pkg:make``."""
+        model = description.get("model")
+        return f"folder {description.get('path')}" + (f", model {model}" if model else "")
+
+    @classmethod
+    def from_text(
+        cls, target: str, *, model: str | ModelFactory | None = None, run: str | None = None
+    ) -> CheckpointFolder:
+        """The folder at ``target``; ``model`` may be ``"MODULE:FUNCTION"`` text
+        (:func:`factory_from_spec`), as ``repscope scan --model`` gives it."""
+        if isinstance(model, str):
+            model = factory_from_spec(model, func="CheckpointFolder.from_text")
+        return cls(target, model=model, run=run)
 
     def scalars(self) -> list[tuple[int, str, float]]:
         """Training scalars from the newest readable Trainer ``trainer_state.json``'s

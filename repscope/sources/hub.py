@@ -6,14 +6,14 @@ import contextlib
 import hashlib
 import json
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 
 from .._validation import describe, fail
-from .base import A_STEP, Checkpoint, check_step, file_fingerprint, step_problem
+from .base import A_STEP, Checkpoint, Source, check_step, file_fingerprint, step_problem
 from .loading import CheckpointError
 
 #: Pythia's 154 checkpoint branches: 0, 1, 2, 4, …, 512, then every 1000 steps to 143000.
@@ -165,7 +165,7 @@ def _offline() -> bool:
     return os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes")
 
 
-class HubRevisions:
+class HubRevisions(Source):
     """Revisions of one model on the Hugging Face hub, one per training step.
 
     Parameters
@@ -194,6 +194,8 @@ class HubRevisions:
     >>> [c.revision for c in revs], revs.checkpoints[0].name
     (['step0', 'step512', 'step143000'], 'EleutherAI/pythia-70m@step0')
     """
+
+    text_options: ClassVar[tuple[str, ...]] = ("steps", "revision", "run")
 
     def __init__(
         self,
@@ -266,3 +268,37 @@ class HubRevisions:
 
     def __len__(self) -> int:
         return len(self.checkpoints)
+
+    @classmethod
+    def summary(cls, description: Mapping[str, Any]) -> str:
+        """One line for a stored :meth:`describe`: ``hub EleutherAI/pythia-70m (step{step})``."""
+        return f"hub {description.get('repo_id')} ({description.get('revision')})"
+
+    @classmethod
+    def from_text(
+        cls,
+        target: str,
+        *,
+        steps: Sequence[int] | str = "pythia",
+        revision: str = "step{step}",
+        run: str | None = None,
+    ) -> HubRevisions:
+        """The revisions of the model ``target`` (``repscope scan hf:org/name``); ``steps`` may
+        be text, ``"pythia"`` or comma-separated steps (``"0,512,143000"``).
+
+        Examples
+        --------
+        >>> [c.step for c in HubRevisions.from_text("org/name", steps="512, 0")]
+        [0, 512]
+        """
+        if isinstance(steps, str) and steps != "pythia":
+            parts = [part.strip() for part in steps.split(",")]
+            if not all(part.isascii() and part.isdigit() for part in parts):
+                fail(
+                    "steps",
+                    "HubRevisions.from_text",
+                    "'pythia' or comma-separated non-negative integers ('0,512,143000')",
+                    repr(steps),
+                )
+            steps = [int(part) for part in parts]
+        return cls(target, steps=steps, revision=revision, run=run)

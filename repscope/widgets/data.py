@@ -17,12 +17,12 @@ from typing import Any
 import numpy as np
 
 from .._validation import describe, fail
+from ..filling import Filling
 from ..geometry.projection import align_sequence
 from ..measure_registry import MEASURES, hidden_values
 from ..phases import Phase
-from ..scan import WHOLE_CHECKPOINT
-from ..store import Record
-from ..trajectory import layer_order
+from ..reading import RunReader, layer_order
+from ..store import WHOLE_CHECKPOINT, Record
 
 #: (The measures' display names and order are the registry's: repscope.measure_registry.)
 #: Display names of common training scalars (others are shown by their own name).
@@ -65,7 +65,9 @@ class RunData:
 
     Parameters
     ----------
-    trajectory : Trajectory
+    trajectory : RunReader
+        A :class:`~repscope.trajectory.Trajectory`, or a run read back from a store
+        (``repscope.open(path).trajectory()``).
     name : str, optional
         The run's name in legends (default ``trajectory.run``).
 
@@ -80,13 +82,11 @@ class RunData:
     """
 
     def __init__(self, trajectory: Any, name: str | None = None):
-        from ..trajectory import Trajectory
-
-        if not isinstance(trajectory, Trajectory):
+        if not isinstance(trajectory, RunReader):
             fail(
                 "trajectory",
                 "RunData",
-                "a repscope Trajectory (or LiveRun.trajectory)",
+                "a repscope Trajectory (or LiveRun.trajectory, or a run read from a store)",
                 describe(trajectory),
                 error=TypeError,
             )
@@ -116,9 +116,10 @@ class RunData:
         self.duplicates = trajectory.duplicates()
         self.config = trajectory.config
         self.live = being_filled(trajectory)
-        source = getattr(trajectory, "source", None)
-        self.expected: int | None = trajectory.expected or (
-            len(source) if source is not None and hasattr(source, "__len__") else None
+        fill = _filling(trajectory)
+        source = fill.source if fill is not None else None
+        self.expected: int | None = (fill.expected if fill is not None else None) or (
+            len(source) if source is not None else None
         )
         self._points: dict[str, list[np.ndarray | None]] = {}
         self._phases: dict[str, list[Phase]] = {}
@@ -162,8 +163,9 @@ class RunData:
         return layer in self._phases
 
     def phases(self, layer: str) -> list[Phase]:
-        """The trajectory's phases of ``layer`` (:meth:`Trajectory.phases
-        <repscope.trajectory.Trajectory.phases>`: its error bars, where the run starts)."""
+        """The trajectory's phases of ``layer`` (:meth:`RunReader.phases
+        <repscope.reading.RunReader.phases>`: its error bars, where the run starts), as they
+        were when this snapshot was taken."""
         if layer not in self._phases:
             try:
                 self._phases[layer] = self.trajectory.phases(layer)
@@ -211,10 +213,14 @@ class RunData:
 
 def being_filled(trajectory: Any) -> bool:
     """Whether a trajectory is still being filled: by a LiveRun, or a background compute."""
-    if getattr(trajectory, "live", False):
-        return True
-    future = getattr(trajectory, "filling", None)
-    return future is not None and not future.done()
+    fill = _filling(trajectory)
+    return fill is not None and fill.running
+
+
+def _filling(trajectory: Any) -> Filling | None:
+    """A Trajectory's filling side; a run read back from a store has none."""
+    fill = getattr(trajectory, "fill", None)
+    return fill if isinstance(fill, Filling) else None
 
 
 def curve_names(runs: list[RunData]) -> list[str]:
@@ -285,7 +291,6 @@ def as_runs(source: Any, func: str = "Scrubber") -> list[tuple[Any, str | None]]
     from ..catalog import StoreCatalog
     from ..catalog import open as open_store
     from ..live import LiveRun
-    from ..trajectory import Trajectory
 
     if isinstance(source, (str, Path)):  # a store: every run in it
         source = open_store(source)
@@ -295,7 +300,7 @@ def as_runs(source: Any, func: str = "Scrubber") -> list[tuple[Any, str | None]]
     def one(item: Any, name: str | None) -> tuple[Any, str | None]:
         if isinstance(item, LiveRun):
             item = item.trajectory
-        if not isinstance(item, Trajectory):
+        if not isinstance(item, RunReader):
             fail(
                 "trajectory",
                 func,

@@ -1,60 +1,17 @@
-"""`repscope demo`: trains, reports what the demo shows, writes the scrubber to HTML."""
-
-import re
-import subprocess
-import sys
-from pathlib import Path
-
-from tests.exported import exported_steps
-
-ROOT = Path(__file__).resolve().parents[2]
+"""`repscope demo`'s arguments. The command itself (it trains, reports what the demo shows and
+writes the scrubber to HTML) is checked where its demo is trained once for all the demo's tests:
+grokking in tests/demos/test_small_demos.py, the full three-phases recipe in
+tests/demos/test_full_recipe.py."""
 
 
-def test_demo_command_reports_and_exports(tmp_path):
-    out = tmp_path / "grok.html"
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "repscope",
-            "demo",
-            "grokking",
-            "--size",
-            "small",
-            "--html",
-            str(out),
-            "--folder",
-            str(tmp_path / "run"),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    match = re.search(
-        r"train accuracy >= 99 % at step (\d+); test accuracy >= 90 % at step "
-        r"(\d+)",
-        done.stdout,
-    )
-    assert match and int(match.group(2)) > int(match.group(1)), done.stdout
-    assert "make lab" in done.stdout
-    # training shows its progress: the step out of all (small: 1800), the loss, the time left
-    assert "train grokking" in done.stderr and "1800/1800" in done.stderr, done.stderr[-2000:]
-    assert "loss=" in done.stderr and re.search(r"<\d\d:\d\d", done.stderr)
-    steps = sorted(
-        int(p.stem.split("_")[1])
-        for p in (tmp_path / "run" / "checkpoints").glob("step_*.safetensors")
-    )
-    assert steps and exported_steps(out) == steps  # every checkpoint on the slider
-
-
-def test_unknown_demo_is_a_usage_error():
-    done = subprocess.run(
-        [sys.executable, "-m", "repscope", "demo", "nope"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+def test_unknown_demo_is_a_usage_error(cli):
+    done = cli("demo", "nope")
     assert done.returncode == 2 and "invalid choice: 'nope'" in done.stderr
+
+
+def test_a_page_over_a_store_is_refused_before_any_training(cli, tmp_path):
+    store = tmp_path / "run.sqlite"
+    store.write_bytes(b"SQLite format 3\x00" + bytes(100))
+    done = cli("demo", "grokking", "--size", "small", "--html", store, "--folder", tmp_path / "r")
+    assert done.returncode == 1 and "--html" in done.stderr, done.stderr
+    assert not (tmp_path / "r").exists()  # refused before minutes of training

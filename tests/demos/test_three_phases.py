@@ -153,6 +153,7 @@ def test_divergences_are_zero_for_the_true_laws_and_the_loss_their_entropy(lang)
 
 
 # -- the small demo -----------------------------------------------------------------------------
+@pytest.mark.slow
 def test_small_demo_finds_warmup_collapse_then_entropy_seeking(demo):
     table = demo.facts["phases"]
     assert table.phase.tolist()[:2] == ["warmup collapse", "entropy-seeking"], table
@@ -167,6 +168,7 @@ def test_small_demo_finds_warmup_collapse_then_entropy_seeking(demo):
     assert collapse.rankme_rel_change == pytest.approx(rank.min() / rank[collapse.start_step] - 1)
 
 
+@pytest.mark.slow
 def test_small_demo_records_what_the_model_learns(demo, lang):
     history = demo.history.set_index("step")
     h = lang.entropies()
@@ -181,6 +183,7 @@ def test_small_demo_records_what_the_model_learns(demo, lang):
     np.testing.assert_allclose(stored.loc[history.index, "kl_true"], history.kl_true)
 
 
+@pytest.mark.slow
 def test_a_live_run_returns_at_once_and_ends_where_a_plain_run_does(demo, tmp_path):
     live = three_phases.run("small", seed=0, folder=tmp_path, live=True)
     assert live.running and live.trajectory.filling is not None
@@ -199,7 +202,7 @@ def test_a_live_run_returns_at_once_and_ends_where_a_plain_run_does(demo, tmp_pa
 
 
 def test_training_shows_its_progress_with_the_loss_and_the_time_left(lang, capsys):
-    three_phases.train(lang, 30, 0, lambda step, net, scalars: None, progress=True)
+    three_phases.train(lang, 3, 0, lambda step, net, scalars: None, progress=True)
     err = capsys.readouterr().err
-    assert "train three-phases" in err and "30/30" in err and "loss=" in err
+    assert "train three-phases" in err and "3/3" in err and "loss=" in err
     assert re.search(r"<\d\d:\d\d", err)  # tqdm's estimate of the time left

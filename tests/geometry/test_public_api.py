@@ -16,29 +16,7 @@ import repscope.geometry as geometry
 
 GOOD = np.random.default_rng(0).normal(size=(40, 12))
 LABELS = np.repeat(np.arange(4), 10)
-
-# How to call each public function with a given 'x' (and good values for everything else).
-CALLS = {
-    "spectrum": lambda x, **kw: geometry.spectrum(x, **kw),
-    "spectral_summary": lambda x, **kw: geometry.spectral_summary(x, fit_range=(2, 6), **kw),
-    "effective_rank": lambda x, **kw: geometry.effective_rank(x, **kw),
-    "participation_ratio": lambda x, **kw: geometry.participation_ratio(x, **kw),
-    "stable_rank": lambda x, **kw: geometry.stable_rank(x, **kw),
-    "numerical_rank": lambda x, **kw: geometry.numerical_rank(x, **kw),
-    "alpha_req": lambda x, **kw: geometry.alpha_req(x, fit_range=(2, 6), **kw),
-    "linear_cka": lambda x, **kw: geometry.linear_cka(x, GOOD, **kw),
-    "dse": lambda x, **kw: geometry.dse(x, **kw),
-    "dsmi": lambda x, **kw: geometry.dsmi(x, LABELS[: _rows(x)], **kw),
-    "diffusion_spectrum": lambda x, **kw: geometry.diffusion_spectrum(x, **kw),
-    "diffusion_operator": lambda x, **kw: geometry.diffusion_operator(x, **kw),
-    "resolve_sigma": lambda x, **kw: geometry.resolve_sigma(x, **kw),
-    "principal_coordinates": lambda x, **kw: geometry.principal_coordinates(x, **kw),
-    "spectral_intervals": lambda x, **kw: geometry.spectral_intervals(x, fit_range=(2, 6), **kw),
-    "dse_interval": lambda x, **kw: geometry.dse_interval(x, groups=2, **kw),
-}
-
-# dse_from_eigenvalues takes eigenvalues, jackknife_interval values: walked separately below.
-EIGENVALUE_FUNCTIONS = {"dse_from_eigenvalues", "jackknife_interval"}
+GRAMMAR = r"^The '{arg}' argument of {func} must be .+; got .+\.$"
 
 
 def _rows(x):
@@ -46,15 +24,131 @@ def _rows(x):
     return shape[-2] if len(shape) >= 2 else len(LABELS)
 
 
-GRAMMAR = r"^The '{arg}' argument of {func} must be .+; got .+\.$"
+# -- the walker: how to call a public function, read from its signature -----------------------
+#: Good values of the positional arguments that may follow 'x', by name (as many rows as 'x').
+COMPANIONS = {"y": lambda x: GOOD, "labels": lambda x: LABELS[: _rows(x)]}
+#: Options whose default does not suit GOOD (40 × 12), by name, wherever a function has them.
+OPTIONS_FOR_GOOD = {"fit_range": (2, 6)}
+#: Public functions whose first argument is not 'x': good positional arguments by name, and the
+#: test that walks their bad input by hand. Nothing else is exempt from the walk.
+NOT_ON_X = {
+    "dse_from_eigenvalues": (
+        {"eigenvalues": np.linspace(1, 0.1, 10)},
+        "test_dse_from_eigenvalues_rejects_bad_input_in_the_grammar",
+    ),
+    "jackknife_interval": (
+        {"estimate": 1.0, "left_out": [1.0, 2.0, 3.0]},
+        "test_jackknife_interval_rejects_bad_input_in_the_grammar",
+    ),
+}
+#: Options that accept a value of the wrong kind, or refuse it in another function's name
+#: (found by the walk; each fails the walk again once it is fixed: remove its line then).
+KNOWN_GAPS: dict[tuple[str, str], str] = {}
 
 
-def _public_functions():
+def public_functions() -> list[str]:
+    """Every function :mod:`repscope.geometry` exports, read from its ``__all__`` when called."""
     return sorted(name for name in geometry.__all__ if inspect.isfunction(getattr(geometry, name)))
 
 
-def test_every_public_function_is_walked():
-    assert set(CALLS) | EIGENVALUE_FUNCTIONS == set(_public_functions())
+def _positional(func) -> list[str]:
+    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    return [p.name for p in inspect.signature(func).parameters.values() if p.kind in kinds]
+
+
+def call_of(name: str):
+    """``call(x, **options)``: the public function ``name`` on a given 'x', with good values for
+    its other positional arguments and options (:data:`COMPANIONS`, :data:`OPTIONS_FOR_GOOD`);
+    ``None`` if its signature does not say how (its first argument is not 'x')."""
+    func = getattr(geometry, name)
+    positional = _positional(func)
+    if positional[:1] != ["x"] or any(p not in COMPANIONS for p in positional[1:]):
+        return None
+    params = inspect.signature(func).parameters
+    defaults = {k: v for k, v in OPTIONS_FOR_GOOD.items() if k in params}
+
+    def call(x, **options):
+        return func(x, *(COMPANIONS[p](x) for p in positional[1:]), **{**defaults, **options})
+
+    return call
+
+
+def good_call(name: str):
+    """``call(**options)``: the public function ``name`` on good input."""
+    if name in NOT_ON_X:
+        args = NOT_ON_X[name][0]
+        return lambda **options: getattr(geometry, name)(*args.values(), **options)
+    call = call_of(name)
+    assert call is not None, f"{name} is neither walked on 'x' nor in NOT_ON_X"
+    return lambda **options: call(GOOD, **options)
+
+
+def options_of(name: str) -> list[str]:
+    params = inspect.signature(getattr(geometry, name)).parameters.values()
+    return [p.name for p in params if p.kind is p.KEYWORD_ONLY]
+
+
+def walked_on_x() -> list[str]:
+    return [name for name in public_functions() if call_of(name) is not None]
+
+
+class _WrongKind:
+    """A value no option takes (neither a number, a string, a dtype nor a tuple)."""
+
+    def __repr__(self) -> str:
+        return "<wrong kind>"
+
+
+def check_bad_x(name: str, x, error, fragment: str) -> None:
+    """``name`` refuses ``x`` with ``error``, in the grammar, naming itself and saying
+    ``fragment``."""
+    with pytest.raises(error) as info:
+        call_of(name)(x)
+    message = str(info.value)
+    assert re.match(GRAMMAR.format(arg="x", func=name), message), message
+    assert fragment in message
+
+
+def check_bad_dtype(name: str) -> None:
+    with pytest.raises(ValueError, match=GRAMMAR.format(arg="dtype", func=name)):
+        call_of(name)(GOOD, dtype=torch.int32)
+
+
+def check_wrong_kind(name: str, option: str) -> None:
+    """``name`` refuses a value of the wrong kind for ``option``, in the grammar, in its own
+    name (a closed set of strings may say so with a ValueError)."""
+    with pytest.raises((TypeError, ValueError)) as info:
+        good_call(name)(**{option: _WrongKind()})
+    message = str(info.value)
+    assert re.match(GRAMMAR.format(arg=option, func=name), message), message
+
+
+def check_good_input(name: str) -> None:
+    """On good input the walker's call runs, with no warning (so its refusals are of the bad
+    argument, not of a call the walker got wrong)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        good_call(name)()
+
+
+# -- the walk -------------------------------------------------------------------------------
+def test_every_public_function_is_walked_or_exempt_by_name():
+    """A function exported later is walked on 'x' without a line here; one that cannot be is
+    named in NOT_ON_X with the test that walks it (which must exist)."""
+    names = set(public_functions())
+    on_x = set(walked_on_x())
+    assert names == on_x | set(NOT_ON_X), names ^ (on_x | set(NOT_ON_X))
+    assert not on_x & set(NOT_ON_X)
+    for name, (args, test) in NOT_ON_X.items():
+        assert _positional(getattr(geometry, name)) == list(args), name
+        assert callable(globals().get(test)), test
+    assert {name for name, _ in KNOWN_GAPS} <= names
+    assert all(option in options_of(name) for name, option in KNOWN_GAPS)
+
+
+@pytest.mark.parametrize("name", public_functions())
+def test_the_walker_calls_each_function_correctly_on_good_input(name):
+    check_good_input(name)
 
 
 def test_jackknife_interval_rejects_bad_input_in_the_grammar():
@@ -97,20 +191,28 @@ BAD_X = [
 ]
 
 
-@pytest.mark.parametrize("name", sorted(CALLS))
+@pytest.mark.parametrize("name", walked_on_x())
 @pytest.mark.parametrize(("x", "error", "fragment"), BAD_X)
 def test_bad_x_raises_in_the_grammar(name, x, error, fragment):
-    with pytest.raises(error) as info:
-        CALLS[name](x)
-    message = str(info.value)
-    assert re.match(GRAMMAR.format(arg="x", func=name), message), message
-    assert fragment in message
+    check_bad_x(name, x, error, fragment)
 
 
-@pytest.mark.parametrize("name", sorted(CALLS))
+@pytest.mark.parametrize("name", [name for name in walked_on_x() if "dtype" in options_of(name)])
 def test_bad_dtype_option_raises_in_the_grammar(name):
-    with pytest.raises(ValueError, match=GRAMMAR.format(arg="dtype", func=name)):
-        CALLS[name](GOOD, dtype=torch.int32)
+    check_bad_dtype(name)
+
+
+def _wrong_kind_cases():
+    for name in public_functions():
+        for option in options_of(name):
+            gap = KNOWN_GAPS.get((name, option))
+            marks = [pytest.mark.xfail(reason=gap, strict=True)] if gap else []
+            yield pytest.param(name, option, marks=marks, id=f"{name}-{option}")
+
+
+@pytest.mark.parametrize(("name", "option"), list(_wrong_kind_cases()))
+def test_an_option_of_the_wrong_kind_raises_in_the_grammar(name, option):
+    check_wrong_kind(name, option)
 
 
 @pytest.mark.parametrize(
@@ -187,11 +289,13 @@ def test_bad_options_raise_in_the_grammar(call, arg, func, error):
 
 
 def test_options_are_keyword_only():
-    for name in _public_functions():
-        params = inspect.signature(getattr(geometry, name)).parameters.values()
-        positional = [p.name for p in params if p.kind is p.POSITIONAL_OR_KEYWORD]
-        allowed = (["x"], ["x", "y"], ["x", "labels"], ["eigenvalues"], ["estimate", "left_out"])
-        assert positional in allowed, (
-            name,
-            positional,
-        )
+    """Only 'x' and its companions (or a NOT_ON_X function's arguments) are positional."""
+    for name in public_functions():
+        positional = _positional(getattr(geometry, name))
+        if name in NOT_ON_X:
+            assert positional == list(NOT_ON_X[name][0]), name
+        else:
+            assert positional[:1] == ["x"] and set(positional[1:]) <= set(COMPANIONS), (
+                name,
+                positional,
+            )

@@ -8,9 +8,10 @@ import pytest
 import torch
 
 from repscope import geometry
+from repscope.config import MeasureConfig
 from repscope.live import LiveRun
 from repscope.probe import Probe
-from repscope.trajectory import from_store
+from repscope.reading import RunReader
 
 LAYERS = ["body.1", "body.3"]
 FIT = (2, 8)
@@ -215,7 +216,7 @@ def test_results_land_in_a_file_store(tmp_path):
     live = LiveRun(probe, every=2, store=path, run="exp1", fit_range=FIT)
     _train(model, live, 5)
     live.wait()
-    again = from_store(path, "exp1", probe, fit_range=FIT)
+    again = RunReader(path, "exp1", MeasureConfig(fit_range=FIT), probe)
     assert again.steps == [0, 2, 4]
     assert again.metrics.equals(live.trajectory.metrics)
 

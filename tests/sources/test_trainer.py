@@ -1,6 +1,7 @@
 """Your own run: real ``transformers.Trainer`` runs (a GPT-NeoX decoder and a BERT classifier),
 through ``repscope scan`` → ``repscope.open`` → Scrubber → export, with the live callback in the
-same runs."""
+same runs. Each run trains a model: the file is ``slow`` (the callback and the folder source have
+quick tests of their own in tests/sources/test_live.py and test_folder.py)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from repscope.demos import trainer_run as trainer_runs
 from repscope.live import LiveRun
 from tests.exported import exported_steps
 
+pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
 KINDS = {
     "decoder": (trainer_runs.decoder_run, "last_token"),
@@ -44,26 +46,12 @@ def run(request, tmp_path_factory):
     live = LiveRun(probe, every=2, store=root / "live.sqlite", run="live", fit_range=(2, 8))
     result = make(root, callbacks=[live.trainer_callback()])
     (root / "probe.txt").write_text("\n".join(texts) + "\n")
-    scan = subprocess.run(
+    scan = subprocess.run(  # a process of its own: what transformers prints reaches its stderr
         [
-            sys.executable,
-            "-m",
-            "repscope",
-            "scan",
-            str(result.output_dir),
-            "--probe-texts",
-            str(root / "probe.txt"),
-            "--tokenizer",
-            str(result.tokenizer_dir),
-            "--max-length",
-            str(trainer_runs.MAX_LENGTH),
-            "--representation",
-            representation,
-            "--fit-range",
-            "2,8",
-            "--store",
-            str(root / "run.sqlite"),
-            "--no-progress",
+            *(sys.executable, "-m", "repscope", "scan", str(result.output_dir)),
+            *("--probe-texts", str(root / "probe.txt"), "--tokenizer", str(result.tokenizer_dir)),
+            *("--max-length", str(trainer_runs.MAX_LENGTH), "--representation", representation),
+            *("--fit-range", "2,8", "--store", str(root / "run.sqlite"), "--no-progress"),
         ],
         cwd=ROOT,
         capture_output=True,
@@ -122,7 +110,7 @@ def test_step_0_is_the_untrained_model(run, tmp_path):
         )
 
 
-def test_the_store_opens_in_the_widget_and_exports(run, tmp_path):
+def test_the_store_opens_in_the_widget_and_exports(run, tmp_path, cli):
     pytest.importorskip("anywidget")
     from repscope.widgets import Scrubber
 
@@ -130,26 +118,12 @@ def test_the_store_opens_in_the_widget_and_exports(run, tmp_path):
     s = Scrubber(str(root / "run.sqlite"))
     assert "loss" in s.measures and s.steps == [2, 4, 6]
     out = tmp_path / f"{kind}.html"
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "repscope",
-            "export",
-            str(root / "run.sqlite"),
-            "--html",
-            str(out),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    done = cli("export", root / "run.sqlite", "--html", out)
     assert done.returncode == 0, done.stderr
     assert {2, 4, 6} <= set(exported_steps(out))
 
 
-def test_where_the_run_starts_is_read_and_recorded(run):
+def test_where_the_run_starts_is_read_and_recorded(run, cli):
     """Both Trainer runs train a model built from a config. The live callback sees it at step
     0: an initialisation. The scan's folder starts at checkpoint-2: a trained model."""
     _, root, _, live, _, _ = run
@@ -159,13 +133,7 @@ def test_where_the_run_starts_is_read_and_recorded(run):
     scanned = repscope.open(root / "run.sqlite")
     assert scanned.trajectory().start == "pretrained"
     assert "starts from a trained model" in repr(scanned)
-    listed = subprocess.run(
-        [sys.executable, "-m", "repscope", "ls", str(root / "run.sqlite")],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=300,
-    )
+    listed = cli("ls", root / "run.sqlite")
     assert "starts   from a trained model" in listed.stdout, listed.stdout
 
 
