@@ -30,6 +30,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal, cast
 
+import numpy as np
 import torch
 
 from . import geometry
@@ -308,6 +309,48 @@ def _relative_distance(inputs: Inputs) -> dict[str, float]:
     return {"relative_distance": float(moved / torch.linalg.matrix_norm(reference.double()))}
 
 
+def _esd_alpha(inputs: Inputs) -> dict[str, float]:
+    """WeightWatcher's power-law α of the weight matrix's ESD; its xmin, KS distance and the
+    size of the tail fitted stored beside it."""
+    spec = inputs.spectrum
+    whole = spec.kind == "singular" and spec.n_components == min(spec.n_samples, spec.n_features)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RepscopeWarning)  # a failed fit is stored as NaN
+        fit = geometry.esd_fit(spec if whole else inputs.matrix)
+    return {
+        "esd_alpha": fit.alpha,
+        "esd_xmin": fit.xmin,
+        "esd_ks_distance": fit.ks_distance,
+        "esd_n_tail": float(fit.n_tail),
+    }
+
+
+def _intrinsic_dimension(inputs: Inputs) -> dict[str, float]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RepscopeWarning)  # duplicates dropped; NaN stored
+        value = geometry.intrinsic_dimension(inputs.matrix, dtype=inputs.config.torch_dtype)
+    return {"intrinsic_dimension": float(value)}
+
+
+def _collapse(inputs: Inputs) -> dict[str, float]:
+    """NC1 and the class means' geometry (equinorm, distance from a simplex ETF)."""
+    dtype = inputs.config.torch_dtype
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RepscopeWarning)  # degenerate: NaN stored
+        value = geometry.nc1(inputs.matrix, inputs.labels, dtype=dtype)
+        means = geometry.class_mean_geometry(inputs.matrix, inputs.labels, dtype=dtype)
+    return {
+        "nc1": float(value),
+        "nc2_norm_variation": float(means.norm_variation),
+        "nc2_etf_deviation": float(means.etf_deviation),
+    }
+
+
+def _class_labels(inputs: Inputs) -> bool:
+    """Labels that name classes (integers, strings, bools), not a regression target."""
+    return inputs.labels is not None and np.asarray(inputs.labels).dtype.kind in "biuUSO"
+
+
 def _kind(config: MeasureConfig) -> str:
     return config.spectrum_kind
 
@@ -366,6 +409,42 @@ register(
         "distance from first checkpoint",
         _relative_distance,
         applies=lambda i: i.reference is not None,
+    )
+)
+register(
+    Measure(
+        "intrinsic_dimension",
+        "intrinsic dimension (TwoNN)",
+        _intrinsic_dimension,
+        applies=lambda i: i.config.view == "activations",
+    )
+)
+register(
+    Measure(
+        "nc1",
+        "NC1 (within / between class)",
+        _collapse,
+        applies=lambda i: i.config.view == "activations" and _class_labels(i),
+        missing_ok=True,  # a probe of one class: a note, the other measures stand
+        hidden=("nc2_norm_variation", "nc2_etf_deviation"),
+    )
+)
+register(
+    Measure(
+        "esd_alpha",
+        "ESD α (WeightWatcher)",
+        _esd_alpha,
+        applies=lambda i: i.config.view == "weights",
+        missing_ok=True,
+        hidden=("esd_xmin", "esd_ks_distance", "esd_n_tail"),
+    )
+)
+register(
+    Measure(
+        "llc",
+        "LLC (local learning coefficient)",
+        None,  # the model's, on the user's loss and data: repscope.llc.add_llc
+        hidden=("llc_chain_std", "llc_init_loss"),
     )
 )
 register(Measure("cka_previous", "CKA to previous checkpoint", None))

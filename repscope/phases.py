@@ -75,16 +75,19 @@ class Phase:
     end_step: int
     evidence: dict[str, float] = field(default_factory=dict)
     kind: str = ""
+    #: The two curves read: the one whose turning points make the phases, and its companion.
+    names: tuple[str, str] = ("RankMe", "α")
 
     @property
     def label(self) -> str:
         """What the numbers did: ``"RankMe ↓, α ↑"``."""
-        return _label(int(self.evidence["rankme_dir"]), int(self.evidence["alpha_dir"]))
+        return _label(int(self.evidence["rankme_dir"]), int(self.evidence["alpha_dir"]), self.names)
 
 
-def _label(rank_dir: int, alpha_dir: int) -> str:
-    alpha = "α flat" if alpha_dir == 0 else f"α {ARROWS[alpha_dir]}"
-    return f"RankMe {ARROWS[rank_dir]}, {alpha}"
+def _label(rank_dir: int, alpha_dir: int, names: tuple[str, str] = ("RankMe", "α")) -> str:
+    first, second = names
+    companion = f"{second} flat" if alpha_dir == 0 else f"{second} {ARROWS[alpha_dir]}"
+    return f"{first} {ARROWS[rank_dir]}, {companion}"
 
 
 def jitter(y: np.ndarray) -> float:
@@ -129,6 +132,8 @@ def detect_phases(
     z_min: float = 3.0,
     z_flat: float = 2.0,
     min_change: float = 0.02,
+    names: tuple[str, str] = ("RankMe", "α"),
+    log: bool = True,
 ) -> list[Phase]:
     """Find the monotone changes of RankMe and label each by what RankMe and α did.
 
@@ -152,6 +157,15 @@ def detect_phases(
         α moved over a phase when its change exceeds this many noise levels; otherwise flat.
     min_change : float, default 0.02
         Smallest relative change of RankMe that makes a phase.
+    names : (str, str), default ("RankMe", "α")
+        What the two curves are, in labels: the detector reads any pair of measures (the
+        turning points of the first make the phases, the second is read over each). The
+        evidence keeps its keys: ``rankme_*`` describe the first curve, ``alpha_*`` the second.
+        The paper's names are given only to RankMe and α.
+    log : bool, default True
+        Find the turning points of the first curve's logarithm (its values must be > 0; others
+        are dropped) or, for a curve that may be 0 or negative, of the values themselves
+        (relative changes are then taken against the first value's magnitude).
 
     Returns
     -------
@@ -181,22 +195,43 @@ def detect_phases(
     z_min = check_real(z_min, name="z_min", func=func, low=0.0)
     z_flat = check_real(z_flat, name="z_flat", func=func, low=0.0)
     min_change = check_real(min_change, name="min_change", func=func, low=0.0)
-    keep = np.isfinite(r) & np.isfinite(a) & (r > 0)
+    names = _check_names(names, func)
+    if not isinstance(log, (bool, np.bool_)):
+        fail("log", func, "True or False", describe(log), error=TypeError)
+    keep = np.isfinite(r) & np.isfinite(a) & ((r > 0) if log else True)
     s, r, a, se_r, se_a = s[keep], r[keep], a[keep], se_r[keep], se_a[keep]
     if len(s) < 3:
         return []
-    log_r = np.log(r)
-    noise_r = _noise(log_r, se_r / r)
+    log_r = np.log(r) if log else r
+    noise_r = _noise(log_r, se_r / r if log else se_r)
     noise_a = _noise(a, se_a)
     x = np.log1p(s)
     bounds = [0, *turning_points(log_r, z_min * noise_r * np.sqrt(2)), len(s) - 1]
     found = []
     for first, last in itertools.pairwise(bounds):
         change = log_r[last] - log_r[first]
-        if abs(change) < z_min * noise_r * np.sqrt(2) or abs(np.expm1(change)) < min_change:
-            continue  # RankMe did not move beyond its noise: no phase
-        found.append(_evidence(s, x, r, log_r, a, first, last, noise_r, noise_a, z_flat))
-    return _name(found, from_init)
+        relative = np.expm1(change) if log else change / max(abs(r[first]), 1e-300)
+        if abs(change) < z_min * noise_r * np.sqrt(2) or abs(relative) < min_change:
+            continue  # the curve did not move beyond its noise: no phase
+        found.append(_evidence(s, x, r, log_r, a, first, last, noise_r, noise_a, z_flat, log))
+    paper = from_init and names == ("RankMe", "α")
+    return _name(found, paper, names)
+
+
+def _check_names(names: Any, func: str) -> tuple[str, str]:
+    if (
+        not isinstance(names, (tuple, list))
+        or len(names) != 2
+        or not all(isinstance(n, str) and n for n in names)
+    ):
+        fail(
+            "names",
+            func,
+            "two non-empty strings (the two curves)",
+            describe(names),
+            error=TypeError,
+        )
+    return (names[0], names[1])
 
 
 def _noise(y: np.ndarray, se: np.ndarray) -> float:
@@ -206,7 +241,7 @@ def _noise(y: np.ndarray, se: np.ndarray) -> float:
     return max(measured, jitter(y), floor)
 
 
-def _evidence(s, x, r, log_r, a, first, last, noise_r, noise_a, z_flat) -> tuple:
+def _evidence(s, x, r, log_r, a, first, last, noise_r, noise_a, z_flat, log=True) -> tuple:
     span = slice(first, last + 1)
     d_log_r = float(log_r[last] - log_r[first])
     d_a = float(a[last] - a[first])
@@ -215,7 +250,9 @@ def _evidence(s, x, r, log_r, a, first, last, noise_r, noise_a, z_flat) -> tuple
     alpha_dir = 0 if abs(z_a) < z_flat else (1 if d_a > 0 else -1)
     slope = lambda y: float(np.polyfit(x[span], y[span], 1)[0]) if last > first else 0.0  # noqa: E731
     evidence = {
-        "rankme_rel_change": float(np.expm1(d_log_r)),
+        "rankme_rel_change": float(
+            np.expm1(d_log_r) if log else d_log_r / max(abs(float(r[first])), 1e-300)
+        ),
         "rankme_abs_change": float(r[last] - r[first]),
         "alpha_abs_change": d_a,
         "alpha_rel_change": d_a / abs(float(a[first])) if a[first] != 0 else float("nan"),
@@ -230,7 +267,9 @@ def _evidence(s, x, r, log_r, a, first, last, noise_r, noise_a, z_flat) -> tuple
     return kind, int(s[first]), int(s[last]), first, evidence
 
 
-def _name(found: list[tuple], from_init: bool) -> list[Phase]:
+def _name(
+    found: list[tuple], from_init: bool, names: tuple[str, str] = ("RankMe", "α")
+) -> list[Phase]:
     """The paper's names in the paper's order for runs from initialisation; what the numbers
     show otherwise."""
     phases = []
@@ -248,9 +287,12 @@ def _name(found: list[tuple], from_init: bool) -> list[Phase]:
             elif expected == 2 and kind == "collapse":
                 name, expected = COMPRESSION, 3
         if name is None:
-            label = _label(int(evidence["rankme_dir"]), int(evidence["alpha_dir"]))
-            name = {"collapse": COLLAPSE, "expansion": EXPANSION}.get(kind, label)
-        phases.append(Phase(name, start, end, evidence, kind))
+            label = _label(int(evidence["rankme_dir"]), int(evidence["alpha_dir"]), names)
+            named = (
+                {"collapse": COLLAPSE, "expansion": EXPANSION} if names == ("RankMe", "α") else {}
+            )
+            name = named.get(kind, label)
+        phases.append(Phase(name, start, end, evidence, kind, names))
     return phases
 
 

@@ -31,6 +31,7 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
+from ._validation import describe, fail
 from .config import MeasureConfig, config_summary
 from .phases import Phase, detect_phases
 from .sources.base import STARTS
@@ -303,54 +304,79 @@ class RunReader:
         recorded = (self.store.run_source(self.run) or {}).get("start")
         return recorded if recorded in STARTS else "unknown"
 
-    def phases(self, layer: str | None = None, **options: Any) -> list[Phase]:
+    def phases(
+        self,
+        layer: str | None = None,
+        *,
+        measures: tuple[str, str] = ("effective_rank", "alpha"),
+        **options: Any,
+    ) -> list[Phase]:
         """Detected phases of one layer (default: the last) from its RankMe and α curves, with
         their stored standard errors. The tracing paper's names (warmup collapse,
         entropy-seeking, compression-seeking) go to a language model's run (a probe of token
         ids) that starts at initialisation (:attr:`start` ``"init"``); any other run's phases
         are named by what they show (``"collapse: RankMe ↓, α ↑"``, ``"RankMe ↑, α flat"`` …).
 
-        Detected once per layer and version of the store (the widgets ask on every draw).
+        ``measures`` picks any two stored measures instead (``("intrinsic_dimension",
+        "alpha")``, ``("nc1", "effective_rank")``, ``("llc", "effective_rank")``): the turning
+        points of the first make the phases (of its logarithm when it is positive), the second
+        is read over each, and the labels name them (``"TwoNN ID ↑, RankMe flat"``). Detected
+        once per layer, pair and version of the store (the widgets ask on every draw).
         ``options`` go to :func:`repscope.phases.detect_phases`.
         """
         layers = self.layers
         if not layers:
             return []
         layer = layer or layers[-1]
+        first, second = _measure_pair(measures)
         language = getattr(self.probe, "input_kind", None) == "tokens"
-        options.setdefault("from_init", self.start == "init" and language)
-        cache_key = (layer, tuple(sorted((k, repr(v)) for k, v in options.items())))
+        default_pair = (first, second) == ("effective_rank", "alpha")
+        options.setdefault("from_init", self.start == "init" and language and default_pair)
+        cache_key = (layer, first, second, tuple(sorted((k, repr(v)) for k, v in options.items())))
         self.records()  # a new version of the store empties the cache
         cached = self._phases.get(cache_key)
         if cached is not None:
             return list(cached)
-        curves = {
-            name: self.curve(name, layer)
-            for name in ("effective_rank", "alpha", "effective_rank_se", "alpha_se")
-        }
-        common = curves["effective_rank"].index.intersection(curves["alpha"].index)
-        se = {
-            name: curves[name].reindex(common).to_numpy()
-            for name in ("effective_rank_se", "alpha_se")
-        }
+        curves = {name: self.curve(name, layer) for name in (first, second)}
+        for name, curve in curves.items():
+            if curve.empty and name not in ("effective_rank", "alpha"):
+                stored = sorted(set(self.metrics.query("layer == @layer").measure))
+                fail(
+                    "measures",
+                    "RunReader.phases",
+                    f"measures stored for layer {layer!r} ({', '.join(stored)})",
+                    repr(name),
+                )
+        common = curves[first].index.intersection(curves[second].index)
+        se = {name: self.curve(f"{name}_se", layer).reindex(common).to_numpy() for name in curves}
+        values = curves[first][common].to_numpy()
+        if not default_pair:
+            options.setdefault("names", (_short_name(first), _short_name(second)))
+            options.setdefault("log", bool(np.all(values[np.isfinite(values)] > 0)))
         found = detect_phases(
             common.to_numpy(),
-            curves["effective_rank"][common].to_numpy(),
-            curves["alpha"][common].to_numpy(),
-            rankme_se=se["effective_rank_se"],
-            alpha_se=se["alpha_se"],
+            values,
+            curves[second][common].to_numpy(),
+            rankme_se=se[first],
+            alpha_se=se[second],
             **options,
         )
         self._phases[cache_key] = found
         return list(found)
 
-    def phase_table(self, layer: str | None = None, **options: Any) -> pd.DataFrame:
+    def phase_table(
+        self,
+        layer: str | None = None,
+        *,
+        measures: tuple[str, str] = ("effective_rank", "alpha"),
+        **options: Any,
+    ) -> pd.DataFrame:
         """:meth:`phases` as a table: the phase's name, what the numbers did (``label``), its
         first and last step, the changes of RankMe (relative and absolute) and of α (absolute
         and relative) from its first to its last checkpoint, and both in noise units (``z``)."""
         rows = [
             (p.name, p.label, p.start_step, p.end_step, *(p.evidence[c] for c in PHASE_COLUMNS))
-            for p in self.phases(layer, **options)
+            for p in self.phases(layer, measures=measures, **options)
         ]
         return pd.DataFrame(
             rows, columns=["phase", "label", "start_step", "end_step", *PHASE_COLUMNS]
@@ -365,6 +391,36 @@ class RunReader:
             f"<{type(self).__name__} {self.run!r}: {span}, layers {shown or 'none yet'}; starts "
             f"{self.start}; {config_summary(self.config.key())}; store {self.store.path}>"
         )
+
+
+#: Short names of measures in phase labels (others: the stored name).
+SHORT_NAMES = {
+    "effective_rank": "RankMe",
+    "alpha": "α",
+    "dse": "DSE",
+    "dsmi": "DSMI",
+    "intrinsic_dimension": "TwoNN ID",
+    "nc1": "NC1",
+    "esd_alpha": "ESD α",
+    "llc": "LLC",
+}
+
+
+def _short_name(measure: str) -> str:
+    return SHORT_NAMES.get(measure, measure)
+
+
+def _measure_pair(measures: Any) -> tuple[str, str]:
+    """``measures`` checked: two measure names."""
+    if (
+        not isinstance(measures, (tuple, list))
+        or len(measures) != 2
+        or not all(isinstance(m, str) for m in measures)
+    ):
+        fail(
+            "measures", "RunReader.phases", "two measure names", describe(measures), error=TypeError
+        )
+    return measures[0], measures[1]
 
 
 def natural_key(name: str) -> tuple:

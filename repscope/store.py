@@ -492,6 +492,19 @@ class Store:
             text = json.dumps(source, sort_keys=True, default=str)
             self._conn.execute("INSERT OR REPLACE INTO runs VALUES (?, ?)", (run, text))
 
+    def annotate_run(self, run: str, name: str, value: Any) -> None:
+        """Record ``value`` (JSON) under ``name`` in ``run``'s source description (what a
+        writer after the scan used: ``add_llc``'s settings), replacing an older value."""
+        if name in ("identity", "kind", "start"):
+            fail(
+                "name", "Store.annotate_run", "a name other than identity, kind, start", repr(name)
+            )
+        with self._transaction():
+            source = self._stored("runs", run, rows_.source) or {"identity": None}
+            source[name] = value
+            text = json.dumps(source, sort_keys=True, default=str)
+            self._conn.execute("INSERT OR REPLACE INTO runs VALUES (?, ?)", (run, text))
+
     def describe_probe(self, fingerprint: str, description: dict[str, Any]) -> None:
         """Record what a probe is (layers, representation, inputs, labels, texts, tokenizer, and
         how each layer's output became rows, ``reductions``, as scans learn it)."""

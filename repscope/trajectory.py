@@ -177,6 +177,14 @@ class Trajectory(RunReader):
         self._declared_start = self.fill.start = start
         self.store.set_run_start(self.run, start)
 
+    def add_llc(self, batches: Any, loss_fn: Callable, settings: Any = None, **kwargs: Any):
+        """Add the local learning coefficient of each checkpoint (``llc``, with its spread over
+        chains as an error bar) on the user's loss and data: see
+        :func:`repscope.llc.add_llc` (needs ``pip install "repscope[llc]"``)."""
+        from .llc import add_llc
+
+        return add_llc(self, batches, loss_fn, settings, **kwargs)
+
     # -- the filling's progress, which the widgets show ------------------------------------------
     @property
     def filling(self) -> cf.Future | None:

@@ -255,3 +255,42 @@ def test_the_papers_names_go_to_language_models_from_initialisation(inputs, star
         assert (names == paper) is named, names
         if not named:
             assert names == [COLLAPSE, EXPANSION, COLLAPSE]
+
+
+def test_phases_read_any_pair_of_measures_the_user_picks():
+    """A measure added to the store that falls to step 7 and rises after, against RankMe: two
+    phases turning at step 7, labelled with the measure's name, never the paper's names."""
+    from repscope.synthetic import synthetic_trajectory
+
+    traj = synthetic_trajectory(n_steps=14, layers=("h",), n_points=60)
+    steps = traj.steps
+    turn = steps[7]
+    x = np.log1p(np.asarray(steps, dtype=float))
+    toy = np.abs(x - x[7]) * 3 - 2.0  # negative near the turn: read on its values, not its log
+    traj.store.add_measures(
+        (r, {"toy": float(v)})
+        for r in traj.records()
+        for s, v in zip(steps, toy, strict=True)
+        if r.step == s
+    )
+    found = traj.phases("h", measures=("toy", "effective_rank"))
+    assert [(p.start_step, p.end_step) for p in found] == [(steps[0], turn), (turn, steps[-1])]
+    assert [p.label.split(",")[0] for p in found] == ["toy ↓", "toy ↑"]
+    assert all(p.names == ("toy", "RankMe") for p in found)
+    table = traj.phase_table("h", measures=("toy", "effective_rank"))
+    assert table.rankme_abs_change.tolist() == pytest.approx([toy[7] - toy[0], toy[-1] - toy[7]])
+    with pytest.raises(ValueError, match=r"'measures' argument of RunReader\.phases"):
+        traj.phases("h", measures=("nothing", "alpha"))
+    with pytest.raises(TypeError, match=r"'measures' argument of RunReader\.phases"):
+        traj.phases("h", measures="toy")
+
+
+def test_detect_phases_names_the_curves_it_reads():
+    steps = np.arange(0, 60, 5)
+    x = np.linspace(0, 1, len(steps))
+    first = np.where(x < 0.5, 5 - 8 * x, 1 + 8 * (x - 0.5))
+    second = np.ones_like(x)
+    found = detect_phases(steps, first, second, names=("LLC", "RankMe"), from_init=True)
+    assert [p.name for p in found] == ["LLC ↓, RankMe flat", "LLC ↑, RankMe flat"]
+    with pytest.raises(TypeError, match="'names' argument of detect_phases"):
+        detect_phases(steps, first, second, names=("LLC",))

@@ -175,3 +175,29 @@ def test_add_measures_skips_a_record_no_longer_stored(scanned):
     old = before["results"][(record.run, record.step, record.checkpoint, record.layer)]
     assert np.array_equal(np.frombuffer(row["spectrum"]), np.frombuffer(old["spectrum"]))
     assert row["points"] == old["points"] and row["points"] is not None
+
+
+def test_add_llc_changes_only_the_measures_it_adds_and_the_runs_settings(scanned):
+    pytest.importorskip("devinterp")
+    from repscope.llc import LLCSettings
+
+    traj, path = scanned
+    source_before = traj.store.run_source(traj.run)
+    x = torch.randn(40, 6, generator=torch.Generator().manual_seed(2))
+    settings = LLCSettings(lr=1e-3, localization=5.0, nbeta=10.0, num_chains=2, num_draws=5)
+    before = snapshot(path)
+    traj.add_llc([x], lambda model, batch: model(batch).pow(2).mean(), settings, steps=[1])
+    after = snapshot(path)
+    changes = changed_fields(before, after)
+    assert {(c[0], c[2]) for c in changes} == {
+        ("results", "measures"),
+        ("results", "created"),
+        ("runs", "source"),
+    }
+    for key, row in after["results"].items():
+        old = before["results"][key]["measures"]
+        assert {k: row["measures"][k] for k in old} == old
+        added = set(row["measures"]) - set(old)
+        expected = {"llc", "llc_se", "llc_lo", "llc_hi", "llc_chain_std", "llc_init_loss"}
+        assert added == (expected if key[1] == 1 else set())
+    assert traj.store.run_source(traj.run) == {**source_before, "llc": settings.as_dict()}

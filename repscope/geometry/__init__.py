@@ -7,6 +7,7 @@ default, and returns Python floats (arrays of shape ``(batch,)`` for a batch).
 
 from ._memory import InsufficientMemoryError
 from .cka import linear_cka
+from .collapse import ClassMeanGeometry, class_mean_geometry, nc1
 from .diffusion import (
     diffusion_operator,
     diffusion_spectrum,
@@ -15,6 +16,8 @@ from .diffusion import (
     resolve_sigma,
 )
 from .dsmi import dsmi
+from .esd import ESDFit, esd_alpha, esd_fit
+from .intrinsic_dimension import intrinsic_dimension
 from .measures import effective_rank, numerical_rank, participation_ratio, stable_rank
 from .powerlaw import FitRangeWarning, PowerLawFit, alpha_req
 from .projection import principal_coordinates
@@ -23,6 +26,8 @@ from .summary import SpectralSummary, spectral_summary
 from .uncertainty import Interval, dse_interval, jackknife_interval, spectral_intervals
 
 __all__ = [
+    "ClassMeanGeometry",
+    "ESDFit",
     "FitRangeWarning",
     "InsufficientMemoryError",
     "Interval",
@@ -30,6 +35,7 @@ __all__ = [
     "SpectralSummary",
     "Spectrum",
     "alpha_req",
+    "class_mean_geometry",
     "diffusion_operator",
     "diffusion_spectrum",
     "dse",
@@ -37,8 +43,12 @@ __all__ = [
     "dse_interval",
     "dsmi",
     "effective_rank",
+    "esd_alpha",
+    "esd_fit",
+    "intrinsic_dimension",
     "jackknife_interval",
     "linear_cka",
+    "nc1",
     "numerical_rank",
     "participation_ratio",
     "principal_coordinates",

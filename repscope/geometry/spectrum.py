@@ -112,7 +112,7 @@ def second_moment_eigenvalues(data: torch.Tensor, *, center: bool) -> torch.Tens
     ``data`` has shape ``(B, N, D)``; the result ``(B, min(N, D))``. Uses the ``D × D`` or the
     ``N × N`` product, whichever is smaller.
     """
-    eig, scale = _scaled_eigenvalues(data, center=center)
+    eig, scale = scaled_eigenvalues(data, center=center)
     return eig * scale.reshape(-1, 1) ** 2
 
 
@@ -157,7 +157,7 @@ def _centred_unit_scaled(data: torch.Tensor, *, center: bool) -> tuple[torch.Ten
     return (data.div_(scale) if center else data / scale), scale
 
 
-def _scaled_eigenvalues(data: torch.Tensor, *, center: bool) -> tuple[torch.Tensor, torch.Tensor]:
+def scaled_eigenvalues(data: torch.Tensor, *, center: bool) -> tuple[torch.Tensor, torch.Tensor]:
     """Eigenvalues of the second moment of ``data / s`` and the scale ``s`` per batch element
     (see :func:`~repscope.geometry._arrays.unit_scale`)."""
     data, scale = _centred_unit_scaled(data, center=center)
@@ -221,7 +221,7 @@ def spectrum_of_batch(
 ) -> Spectrum:
     """:func:`spectrum` on already validated input."""
     centered = kind == "covariance"
-    eig, scale = _scaled_eigenvalues(batch.data, center=centered)
+    eig, scale = scaled_eigenvalues(batch.data, center=centered)
     if max_components is not None:
         eig = eig[..., :max_components]
     total = eig.sum(dim=-1) * scale**2  # inf where the true total is beyond the dtype's range

@@ -175,7 +175,7 @@ with warnings.catch_warnings():
 BAD_X = [
     (np.ones(3), ValueError, "shape (3,)"),
     (np.ones((2, 3, 4, 5)), ValueError, "shape (2, 3, 4, 5)"),
-    (np.ones((1, 4)), ValueError, "n_samples >= 2"),
+    (np.ones((1, 4)), ValueError, "n_samples >="),
     (np.array([[0.0, np.nan], [1.0, 2.0], [3.0, 4.0]]), ValueError, "1 non-finite value(s)"),
     (np.array([[0.0, np.inf], [1.0, 2.0], [3.0, 4.0]]), ValueError, "non-finite"),
     (np.array([["a", "b"], ["c", "d"]]), TypeError, "dtype <U1"),
