@@ -250,3 +250,19 @@ def as_batch(
         fail(name, func, "finite (no NaN or Inf)", f"{bad} non-finite value(s)")
     batched = tensor.ndim == 3
     return Batch(tensor if batched else tensor.unsqueeze(0), batched, backend)
+
+
+def label_array(labels: Any, *, func: str, what: str = "an array of labels") -> np.ndarray:
+    """Labels (a list, numpy array or tensor on any device) as a numpy array; a column
+    ``(n, 1)`` becomes ``(n,)``. The caller checks the shape and the kind it needs."""
+    if isinstance(labels, torch.Tensor):
+        if labels.is_floating_point():  # bfloat16 has no numpy dtype
+            labels = labels.to(torch.float64)
+        labels = labels.detach().cpu().numpy()
+    try:
+        labels = np.asarray(labels)
+    except Exception:  # ragged lists
+        fail("labels", func, what, describe(labels), error=TypeError)
+    if labels.ndim == 2 and labels.shape[1] == 1:
+        labels = labels[:, 0]
+    return labels

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from .._validation import describe, fail, warn
-from ._arrays import Batch, as_batch, centre, check_dtype, warn_no_variance
+from ._arrays import Batch, as_batch, centre, check_dtype, label_array, warn_no_variance
 from ._memory import check_memory, square_bytes
 from ._precision import at_full_precision
 
@@ -27,16 +27,7 @@ def class_codes(labels: Any, n: int, *, func: str) -> tuple[np.ndarray, np.ndarr
     ``labels``: one class per sample of ``x`` (ints, bools, strings, or finite floats), as a
     list, numpy array or tensor of shape ``(n,)`` or ``(n, 1)``; at least 2 classes.
     """
-    if isinstance(labels, torch.Tensor):
-        if labels.is_floating_point():  # bfloat16 has no numpy dtype
-            labels = labels.to(torch.float64)
-        labels = labels.detach().cpu().numpy()
-    try:
-        labels = np.asarray(labels)
-    except Exception:  # ragged lists
-        fail("labels", func, "an array of class labels", describe(labels), error=TypeError)
-    if labels.ndim == 2 and labels.shape[1] == 1:
-        labels = labels[:, 0]
+    labels = label_array(labels, func=func, what="an array of class labels")
     if labels.ndim != 1 or labels.shape[0] != n:
         fail(
             "labels",

@@ -7,8 +7,8 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
-from .._validation import check_int, check_option, describe, fail, warn
-from ._arrays import as_batch, centre, check_dtype, warn_no_variance
+from .._validation import check_int, check_option, fail, warn
+from ._arrays import as_batch, centre, check_dtype, label_array, warn_no_variance
 from ._kernel import (
     Sigma,
     bandwidths,
@@ -27,16 +27,7 @@ _KINDS = ("auto", "discrete", "scalar", "vector")
 
 
 def _labels_array(labels: Any, n: int) -> np.ndarray:
-    if isinstance(labels, torch.Tensor):
-        if labels.is_floating_point():  # bfloat16 has no numpy dtype
-            labels = labels.to(torch.float64)
-        labels = labels.detach().cpu().numpy()
-    try:
-        labels = np.asarray(labels)
-    except Exception:  # ragged lists
-        fail("labels", _FUNC, "an array of labels", describe(labels), error=TypeError)
-    if labels.ndim == 2 and labels.shape[1] == 1:
-        labels = labels[:, 0]
+    labels = label_array(labels, func=_FUNC)
     if labels.ndim not in (1, 2) or labels.shape[0] != n or labels.size == 0:
         fail(
             "labels",
