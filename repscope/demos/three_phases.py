@@ -48,8 +48,10 @@ and α. ``run(live=True)`` trains in the background while a scrubber watches the
 
 from __future__ import annotations
 
+import contextlib
+import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +61,7 @@ import torch
 import torch.nn.functional as F
 
 from .._validation import check_int
+from ..llc import LLCSettings
 from ..probe import Probe
 from ..sources.folder import CheckpointFolder
 from ..trajectory import Trajectory
@@ -80,6 +83,37 @@ SIZES = {"small": (400, 512), "full": (4000, 2048)}
 #: The measures the scrubber shows first: geometry beside what the model has learned.
 SHOWN = ["effective_rank", "alpha", "heldout_loss", "kl_unigram", "kl_true"]
 _EVAL_SEQUENCES = 64
+#: The run name of the weights view (:func:`weights_trajectory`).
+WEIGHTS_RUN = "three phases (weights)"
+#: Seeds the LLC's batches (:func:`llc_inputs`): fresh text, not the training stream.
+LLC_DATA_SEED = 3
+#: Tokens per LLC batch: a training batch, 32 sequences × 64 next-token predictions.
+LLC_TOKENS = BATCH * CONTEXT
+#: The SGLD settings of the LLC for this model, as measured (``docs/llc.md``, "the three-phases
+#: demo model"): nβ = m / log m over the 2048 tokens of a batch (≈ 269; devinterp's default
+#: from the 32 sequences, 9.2, lets the chains drift far from the checkpoint), γ = 1000,
+#: ε = 1e-4, 40 burn-in steps, 2 chains of 96 draws (a multiple of the 8 batches). At step 4000
+#: the distance from w* levels off within the burn-in and the chains agree (λ̂ ≈ 63 ± 2).
+LLC_SETTINGS = LLCSettings(
+    lr=1e-4,
+    localization=1000.0,
+    nbeta=LLC_TOKENS / math.log(LLC_TOKENS),
+    num_chains=2,
+    num_draws=96,
+    num_burnin_steps=40,
+)
+#: ``SIZE = "small"``: the same ε, γ and nβ, 24 burn-in steps and 2 chains of 32 draws (4 cycles
+#: of the batches): 112 SGLD steps a checkpoint instead of 272. Two chains still, so that their
+#: spread (the error bar) exists. On the small run (seed 0) it gave 43.7 ± 3.2 at step 128 and
+#: 112.6 ± 1.8 at step 400, where :data:`LLC_SETTINGS` gave 44.1 ± 0.3 and 110.1 ± 3.2.
+LLC_SETTINGS_SMALL = LLCSettings(
+    lr=1e-4,
+    localization=1000.0,
+    nbeta=LLC_TOKENS / math.log(LLC_TOKENS),
+    num_chains=2,
+    num_draws=32,
+    num_burnin_steps=24,
+)
 
 
 def checkpoint_steps(total: int) -> list[int]:
@@ -314,3 +348,192 @@ def run(
         return work()
     result.start(work, traj)
     return result
+
+
+# -- two other lenses: the weights' spectra and the LLC (notebook 02) --------------------------
+def weight_layers() -> list[str]:
+    """The weight matrices whose spectra (ESD α) are read, as
+    ``benchmarks/three_phases_seeds.py`` reads them: each block's attention input (``qkv``,
+    48 × 16) and MLP (``fc1``, 64 × 16; ``fc2``, 16 × 64). Left out: the attention outputs
+    (``proj``, 16 × 16) and the unembedding (``head``, 2048 × 16), whose α starts near 16 (a
+    random 2048 × 16 matrix has 16 almost equal singular values) and would swamp their mean.
+    Every one of these matrices has 16 singular values (d = 16): WeightWatcher's small-sample
+    fit, so one layer's α is rough; read their mean.
+
+    Examples
+    --------
+    >>> weight_layers()
+    ['blocks.0.qkv', 'blocks.0.fc1', 'blocks.0.fc2', 'blocks.1.qkv', 'blocks.1.fc1', 'blocks.1.fc2']
+    """
+    with torch.device("meta"):  # the names only: no memory, no draw from torch's random state
+        net = model()
+    return [
+        name
+        for name, module in net.named_modules()
+        if isinstance(module, torch.nn.Linear)
+        and name.startswith("blocks.")
+        and name.rsplit(".", 1)[-1] in ("qkv", "fc1", "fc2")
+    ]
+
+
+def weights_trajectory(result: DemoRun) -> Trajectory:
+    """The weights view of a demo run's checkpoints: WeightWatcher's ESD α
+    (``esd_alpha``), the effective rank of each matrix and how far it moved from step 0, for
+    each of :func:`weight_layers`. Stored beside the run (same store, run
+    :data:`WEIGHTS_RUN`); not computed yet: call ``.compute()`` (a few seconds).
+
+    Parameters
+    ----------
+    result : DemoRun
+        What :func:`run` returned (its training has ended: ``result.wait()`` for a live run).
+
+    Returns
+    -------
+    Trajectory
+        ``view="weights"``, no error bars; ``traj.curve("esd_alpha", layer)`` after
+        ``compute``.
+    """
+    layers = weight_layers()
+    return Trajectory(
+        CheckpointFolder(result.folder / "checkpoints", model=model, run=WEIGHTS_RUN),
+        # the weights view reads no inputs: two sequences only to name the layers
+        Probe({"input_ids": torch.zeros(2, CONTEXT, dtype=torch.long)}, layers=layers),
+        store=result.trajectory.store,
+        run=WEIGHTS_RUN,
+        start="init",
+        view="weights",
+        errors="none",
+        fit_range=FIT_RANGE,
+    )
+
+
+def next_token_loss(net: torch.nn.Module, batch: torch.Tensor) -> torch.Tensor:
+    """The training loss: mean next-token cross-entropy of ``batch`` (sequences of 65 tokens:
+    the model reads the first 64 and predicts each one's successor)."""
+    logits = net(batch[:, :-1])
+    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), batch[:, 1:].reshape(-1))
+
+
+def llc_inputs(
+    seed: int = 0, n_batches: int = 8
+) -> tuple[list[torch.Tensor], Callable[[torch.nn.Module, torch.Tensor], torch.Tensor]]:
+    """Data and loss for the LLC (:func:`repscope.llc.add_llc`): ``n_batches`` batches of the
+    training's shape, 32 sequences of 64 + 1 tokens, fresh from the language (the LLC is a
+    property of the weights and the data's law, not of the batches seen), and the training
+    loss, :func:`next_token_loss`.
+
+    Parameters
+    ----------
+    seed : int, default 0
+        Seeds the batches (with :data:`LLC_DATA_SEED`: not the training stream of any seed).
+    n_batches : int, default 8
+        Batches; SGLD takes one per step, cycling through them.
+
+    Returns
+    -------
+    batches : list of LongTensor (32, 65)
+    loss_fn : callable ``(model, batch) -> scalar tensor``
+
+    Examples
+    --------
+    >>> batches, loss_fn = llc_inputs(n_batches=2)
+    >>> len(batches), tuple(batches[0].shape), batches[0].dtype
+    (2, (32, 65), torch.int64)
+    >>> _ = torch.manual_seed(0)
+    >>> with torch.no_grad():
+    ...     loss = loss_fn(model(), batches[0]).item()
+    >>> 7.5 < loss < 7.7  # ≈ log 2048: an untrained model guesses almost uniformly
+    True
+    """
+    seed = check_int(seed, name="seed", func="three_phases.llc_inputs", low=0)
+    n_batches = check_int(n_batches, name="n_batches", func="three_phases.llc_inputs", low=1)
+    rng = np.random.default_rng([LLC_DATA_SEED, seed])
+    text = torch.from_numpy(language().sample(n_batches * BATCH, CONTEXT + 1, rng))
+    return list(text.split(BATCH)), next_token_loss
+
+
+def llc_settings(size: str | None = None) -> LLCSettings:
+    """:data:`LLC_SETTINGS` at ``size="full"``, :data:`LLC_SETTINGS_SMALL` at ``"small"``
+    (default: ``$REPSCOPE_DEMO_SIZE``, else full).
+
+    Examples
+    --------
+    >>> settings = llc_settings("small")
+    >>> settings.num_chains, settings.num_steps, llc_settings("full").num_steps
+    (2, 56, 136)
+    """
+    size = demo_size(size, "three_phases.llc_settings")
+    return LLC_SETTINGS if size == "full" else LLC_SETTINGS_SMALL
+
+
+@contextlib.contextmanager
+def torch_threads(n: int) -> Iterator[None]:
+    """Run the block on ``n`` torch threads, restoring the number after.
+
+    Notebook 02 estimates the LLC on one thread. Each SGLD step on this model is small (one
+    forward and backward pass on 32 × 64 tokens), and two threads that share their cores with
+    other work wait on each other. On this project's 2-core machine a step took 81 ms on one
+    thread and 61 ms on two when it was nearly idle, but 153 ms on one and 553 ms on two while
+    other work kept both cores busy (as a test suite does).
+
+    Examples
+    --------
+    >>> before = torch.get_num_threads()
+    >>> with torch_threads(1):
+    ...     torch.get_num_threads()
+    1
+    >>> torch.get_num_threads() == before
+    True
+    """
+    n = check_int(n, name="n", func="three_phases.torch_threads", low=1)
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def llc_steps(steps: Iterable[int], boundaries: Iterable[int], k: int = 8) -> list[int]:
+    """About ``k`` of the checkpoints ``steps`` to estimate the LLC at (seconds each): the first,
+    the last, the one nearest each phase boundary, then the steps that fill the largest gaps
+    on a log axis (of ``1 + step``) until there are ``k``.
+
+    Parameters
+    ----------
+    steps : iterable of int
+        The measured checkpoints.
+    boundaries : iterable of int
+        Where phases start or end (``phase_table``'s ``start_step`` and ``end_step``).
+    k : int, default 8
+        How many to pick (more where the first, the last and the boundaries are more than
+        ``k``; all of ``steps`` where they are fewer).
+
+    Returns
+    -------
+    list of int
+        Ascending.
+
+    Examples
+    --------
+    >>> llc_steps(checkpoint_steps(4000), [0, 45, 256, 4000])
+    [0, 2, 6, 16, 45, 256, 1024, 4000]
+    >>> llc_steps(checkpoint_steps(400), [0, 40, 400], k=5)  # 40 is no checkpoint: 45 is nearest
+    [0, 6, 45, 128, 400]
+    >>> llc_steps([0, 10, 100], [50], k=2)  # a boundary is never left out
+    [0, 10, 100]
+    """
+    k = check_int(k, name="k", func="three_phases.llc_steps", low=1)
+    pool = sorted({int(s) for s in steps})
+    if not pool:
+        return []
+    chosen = sorted({pool[0], pool[-1]})
+    for b in sorted({int(b) for b in boundaries}):
+        nearest = min(pool, key=lambda s: (abs(s - b), s))
+        if nearest not in chosen:
+            chosen.append(nearest)
+    x = {s: math.log1p(max(s, 0)) for s in pool}
+    while len(chosen) < k and len(chosen) < len(pool):
+        gap = {s: min(abs(x[s] - x[c]) for c in chosen) for s in pool if s not in chosen}
+        chosen.append(max(gap, key=lambda s: (gap[s], -s)))
+    return sorted(chosen)

@@ -206,3 +206,110 @@ def test_training_shows_its_progress_with_the_loss_and_the_time_left(lang, capsy
     err = capsys.readouterr().err
     assert "train three-phases" in err and "3/3" in err and "loss=" in err
     assert re.search(r"<\d\d:\d\d", err)  # tqdm's estimate of the time left
+
+
+# -- two other lenses: the weights' spectra and the LLC (notebook 02) ---------------------------
+def test_the_weight_layers_are_linear_matrices_of_the_model():
+    modules = dict(three_phases.model().named_modules())
+    layers = three_phases.weight_layers()
+    assert all(isinstance(modules[name], torch.nn.Linear) for name in layers)
+    # as benchmarks/three_phases_seeds.py reads them: each block's qkv, fc1 and fc2
+    assert layers == [f"blocks.{b}.{m}" for b in (0, 1) for m in ("qkv", "fc1", "fc2")]
+    torch.manual_seed(0)
+    before = torch.get_rng_state()
+    three_phases.weight_layers()
+    assert torch.equal(torch.get_rng_state(), before)  # names only: no weights drawn
+
+
+def test_llc_steps_picks_the_ends_and_the_checkpoints_nearest_the_boundaries():
+    steps = three_phases.checkpoint_steps(4000)
+    picked = three_phases.llc_steps(steps, [0, 45, 256, 4000])
+    assert len(picked) == 8 and picked == sorted(set(picked))
+    assert {0, 45, 256, 4000} <= set(picked) and set(picked) <= set(steps)
+    # a boundary between checkpoints: the nearest one
+    assert 45 in three_phases.llc_steps(steps, [50], k=3)
+    assert three_phases.llc_steps(steps, [50], k=3) == [0, 45, 4000]
+    # the rest fill the largest gaps on a log axis: one checkpoint in each half-decade or so
+    gaps = np.diff(np.log1p(picked))
+    assert gaps.max() < 2.5 * np.median(gaps)
+    assert three_phases.llc_steps([0, 1, 2], [], k=8) == [0, 1, 2]  # fewer than k: all of them
+    assert three_phases.llc_steps([], [3]) == []
+    assert three_phases.llc_steps([7], [0, 9]) == [7]
+
+
+def test_llc_inputs_are_training_batches_and_the_training_loss(lang):
+    batches, loss_fn = three_phases.llc_inputs(seed=0, n_batches=3)
+    assert len(batches) == 3
+    for batch in batches:
+        assert batch.shape == (32, 65) and batch.dtype == torch.int64
+        assert 0 <= int(batch.min()) and int(batch.max()) < 2048
+    again, _ = three_phases.llc_inputs(seed=0, n_batches=3)
+    assert all(torch.equal(a, b) for a, b in zip(batches, again, strict=True))
+    other, _ = three_phases.llc_inputs(seed=1, n_batches=3)
+    assert not torch.equal(batches[0], other[0])
+    # fresh text from the language: the first word Zipf-distributed, then the known law
+    first = torch.cat([three_phases.llc_inputs(seed=s)[0][0][:, 0] for s in range(4)]).numpy()
+    assert np.mean(np.isin(first, np.argsort(lang.zipf)[::-1][:20])) > 0.3
+    # the loss is next-token cross-entropy, computed naively
+    torch.manual_seed(0)
+    net = three_phases.model()
+    with torch.no_grad():
+        logits = net(batches[0][:, :-1]).double()
+        target = batches[0][:, 1:]
+        naive = 0.0
+        for i in range(32):
+            for t in range(64):
+                row = logits[i, t]
+                naive += float(torch.logsumexp(row, 0) - row[target[i, t]])
+        naive /= 32 * 64
+        assert float(loss_fn(net, batches[0])) == pytest.approx(naive, rel=1e-5)
+
+
+def test_llc_settings_are_the_measured_ones():
+    full, small = three_phases.LLC_SETTINGS, three_phases.LLC_SETTINGS_SMALL
+    assert (full.lr, full.localization, full.num_chains, full.num_draws) == (1e-4, 1000.0, 2, 96)
+    assert full.num_burnin_steps == 40
+    assert full.nbeta == pytest.approx(2048 / math.log(2048)) and round(full.nbeta) == 269
+    assert small.num_chains >= 2  # a spread over chains: the error bar
+    assert small.num_draws < full.num_draws and small.num_draws % 8 == 0  # whole cycles of batches
+    assert (small.lr, small.localization, small.nbeta) == (full.lr, full.localization, full.nbeta)
+    assert three_phases.llc_settings("full") is full
+    assert three_phases.llc_settings("small") is small
+
+
+@pytest.mark.slow
+def test_the_weights_view_measures_esd_alpha_of_the_saved_weights(demo):
+    from safetensors.torch import load_file
+
+    from repscope.geometry import esd_alpha
+
+    weights = three_phases.weights_trajectory(demo)
+    assert weights.run == "three phases (weights)" and weights.config.view == "weights"
+    assert weights.pending()  # not computed by weights_trajectory
+    weights.compute(progress=False)
+    assert weights.steps == demo.trajectory.steps
+    assert weights.layers == three_phases.weight_layers()
+    for step in (0, weights.steps[len(weights.steps) // 2], weights.steps[-1]):
+        saved = load_file(demo.folder / "checkpoints" / f"step_{step}.safetensors")
+        for layer in weights.layers:
+            expected = esd_alpha(saved[f"{layer}.weight"].double())
+            assert weights.curve("esd_alpha", layer)[step] == pytest.approx(expected, rel=1e-6)
+    # beside the activations' run in the same store, which is left as it was
+    assert set(demo.trajectory.store.runs()) >= {"three phases", "three phases (weights)"}
+    assert demo.trajectory.layers == ["ln_f"]
+
+
+@pytest.mark.slow
+def test_the_llc_inputs_and_settings_run_through_add_llc(demo):
+    pytest.importorskip("devinterp")
+    from repscope.llc import LLCSettings, add_llc
+
+    batches, loss_fn = three_phases.llc_inputs(n_batches=2)
+    quick = LLCSettings(**{**three_phases.LLC_SETTINGS_SMALL.as_dict(), "num_draws": 8})
+    quick = LLCSettings(**{**quick.as_dict(), "num_burnin_steps": 8})
+    last = demo.trajectory.steps[-1]
+    add_llc(demo.trajectory, batches, loss_fn, quick, steps=[last])
+    llc = demo.trajectory.curve("llc", three_phases.LAYER)
+    assert list(llc.index) == [last] and np.isfinite(llc[last])
+    se = demo.trajectory.curve("llc_se", three_phases.LAYER)[last]
+    assert se > 0  # two chains: a spread
