@@ -51,12 +51,13 @@ from typing import Any
 import numpy as np
 from _common import emit_report, log
 
+from repscope.demos import three_phases as three_phases_demo
+
 EXPECTED = ["warmup collapse", "entropy-seeking", "compression-seeking"]
 #: The last commit with the previous detector (PELT segments, before issue 18).
 BASELINE = "0ec7bc0"
-#: The weight matrices whose ESD α is read: each block's attention input and MLP layers
-#: (``proj`` is 16 × 16 and the unembedding 2048 × 16: both have 16 eigenvalues too).
-ESD_LAYERS = [f"blocks.{b}.{name}" for b in (0, 1) for name in ("qkv", "fc1", "fc2")]
+#: The weight matrices whose ESD α is read: the demo's own choice (notebook 02 reads the same).
+ESD_LAYERS = three_phases_demo.weight_layers()
 #: The LLC's data: batches of sequences of the training context, drawn from the demo's
 #: language with this seed (the demo's language, probe and held-out set use 0, 1 and 2), the
 #: same batches for every run seed.
