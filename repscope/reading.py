@@ -407,7 +407,11 @@ SHORT_NAMES = {
 
 
 def _short_name(measure: str) -> str:
-    return SHORT_NAMES.get(measure, measure)
+    """How a phase's label names ``measure``: a short name, else the registry's display name."""
+    from .measure_registry import MEASURES
+
+    registered = MEASURES.get(measure)
+    return SHORT_NAMES.get(measure) or (registered.display if registered else measure)
 
 
 def _measure_pair(measures: Any) -> tuple[str, str]:

@@ -19,7 +19,12 @@ from typing import Any
 from ._terminal import printable
 
 #: How ``repscope export`` names the arguments of :func:`repscope.widgets.export.record`.
-EXPORT_OPTIONS = {"layer": "--layer", "measures": "--measures", "trajectory": "STORE"}
+EXPORT_OPTIONS = {
+    "layer": "--layer",
+    "measures": "--measures",
+    "phase_measures": "--phases-from",
+    "trajectory": "STORE",
+}
 _SHORT = 8  # the shortest prefix ``ls`` shows
 
 
@@ -58,6 +63,13 @@ def add_store_commands(commands) -> None:
     export.add_argument(
         "--measures",
         help="comma-separated curves (default: RankMe, α-ReQ, DSE and the loss, those stored)",
+    )
+    export.add_argument(
+        "--phases-from",
+        metavar="FIRST,SECOND",
+        help="the two stored measures the shaded phases are read from: the first's turning "
+        "points make the phases, the second is read over each (default: "
+        "effective_rank,alpha; e.g. llc,effective_rank)",
     )
     export.add_argument(
         "--force",
@@ -165,10 +177,12 @@ def run_export(args: argparse.Namespace) -> int:
         for run, probe, config in select(catalog.store.combinations(), args)
     }
     measures = args.measures.split(",") if args.measures else None
+    pair = args.phases_from.split(",") if args.phases_from else ["effective_rank", "alpha"]
     recorded = record(
         runs if len(runs) > 1 else next(iter(runs.values())),
         layer=args.layer,
         measures=measures,
+        phase_measures=pair,
         func="repscope export",
         arguments=EXPORT_OPTIONS,
     )

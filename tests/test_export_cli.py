@@ -266,3 +266,21 @@ def test_an_ambiguous_prefix_is_an_error_listing_longer_ones():
         _match("--config", "1234", ids, "s.sqlite")
     assert _match("--config", "1234567890c", ids, "s.sqlite") == "b"
     assert short_ids(["ab", "cd"]) == {"ab": "ab", "cd": "cd"}  # shorter than 8: kept whole
+
+
+def test_phases_from_picks_the_measures_the_page_shades(tmp_path, cli):
+    path = tmp_path / "s.sqlite"
+    traj = synthetic_trajectory(n_steps=16, layers=("h.0",), n_points=40, seed=0, store=path)
+    expected = traj.phases(measures=("participation_ratio", "alpha"))
+    traj.store.close()
+    out = tmp_path / "p.html"
+    done = cli("export", path, "--html", out, "--phases-from", "participation_ratio,alpha")
+    assert done.returncode == 0, done.stderr
+    head = next(m for m in read_page(out)["messages"] if m["type"] == "layer")
+    assert [(p["start"], p["end"], p["name"]) for p in head["panels"]["curves"]["phases"]] == [
+        (p.start_step, p.end_step, p.name) for p in expected
+    ]
+    bad = cli("export", path, "--html", tmp_path / "q.html", "--phases-from", "alpha,nope")
+    assert bad.returncode == 1 and "Traceback" not in bad.stderr
+    assert "'--phases-from' argument of repscope export" in bad.stderr and "'nope'" in bad.stderr
+    assert not (tmp_path / "q.html").exists()

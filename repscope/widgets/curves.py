@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .data import PHASE_MEASURES, display_name
 from .panels import Panel
 
 if TYPE_CHECKING:
@@ -21,14 +22,21 @@ if TYPE_CHECKING:
 
 def phase_records(run: RunData, layer: str) -> list[dict[str, Any]]:
     """The phases of ``layer`` as the front end draws them: first and last step, name, what
-    the numbers did, and a sentence with the evidence (changes and their size in noise units)."""
+    the numbers did, and a sentence with the evidence (changes and their size in noise units)
+    that names the two measures they were read from."""
     out = []
+    default = run.phase_measures == PHASE_MEASURES
     for p in run.phases(layer):
         ev = p.evidence
+        first, second = p.names
+        if default:
+            change = f"RankMe {ev['rankme_rel_change']:+.0%}"
+        else:  # any sign (the LLC starts negative): the change itself, not relative to it
+            change = f"{first} {ev['rankme_abs_change']:+.3g}"
         description = (
-            f"{p.name}, steps {p.start_step}–{p.end_step}: RankMe "
-            f"{ev['rankme_rel_change']:+.0%} ({ev['rankme_z']:+.1f} noise levels), α "
-            f"{ev['alpha_abs_change']:+.3f} ({ev['alpha_z']:+.1f})"
+            f"{p.name}, steps {p.start_step}–{p.end_step}: {change} "
+            f"({ev['rankme_z']:+.1f} noise levels), {second} "
+            f"{ev['alpha_abs_change']:+.3g} ({ev['alpha_z']:+.1f})"
         )
         out.append(
             {
@@ -59,10 +67,13 @@ class CurvesPanel(Panel):
             return []
         run.phases(layer)
         error = run.phase_errors.get(layer)
-        if error is None:
-            return []
         who = f"{run.name}: " if len(feed.runs) > 1 else ""
-        return [f"{who}no phases shaded for layer {layer}: {error}"]
+        if error is not None:
+            return [f"{who}no phases shaded for layer {layer}: {error}"]
+        if run.phase_measures != PHASE_MEASURES:
+            first, second = (display_name(m) for m in run.phase_measures)
+            return [f"{who}phases shaded from {first}'s turning points, {second} read over each"]
+        return []
 
 
 class TrainingPanel(Panel):

@@ -40,6 +40,10 @@ SCALAR_NAMES = {
 #: Curves shown when the user picks none: those of the three phases, DSE, and the loss, when
 #: stored.
 DEFAULT_MEASURES = ("effective_rank", "alpha", "dse", "loss", "train_loss", "eval_loss")
+#: The measures whose curves make the phases shaded, unless the user picks two others: the
+#: turning points of the first make the phases, the second is read over each
+#: (:meth:`RunReader.phases <repscope.reading.RunReader.phases>`).
+PHASE_MEASURES = ("effective_rank", "alpha")
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,9 @@ class RunData:
         (``repscope.open(path).trajectory()``).
     name : str, optional
         The run's name in legends (default ``trajectory.run``).
+    phase_measures : (str, str), default ("effective_rank", "alpha")
+        The two measures the shaded phases are read from (:data:`PHASE_MEASURES`); checked by
+        :func:`check_phase_measures`.
 
     Examples
     --------
@@ -81,7 +88,13 @@ class RunData:
     (6,)
     """
 
-    def __init__(self, trajectory: Any, name: str | None = None):
+    def __init__(
+        self,
+        trajectory: Any,
+        name: str | None = None,
+        *,
+        phase_measures: tuple[str, str] = PHASE_MEASURES,
+    ):
         if not isinstance(trajectory, RunReader):
             fail(
                 "trajectory",
@@ -92,6 +105,7 @@ class RunData:
             )
         self.trajectory = trajectory
         self.name = str(name if name is not None else trajectory.run)
+        self.phase_measures = (str(phase_measures[0]), str(phase_measures[1]))
         self.version = _version(trajectory)
         records = trajectory.records()
         self.steps = np.array(sorted({r.step for r in records}), dtype=np.int64)
@@ -163,12 +177,12 @@ class RunData:
         return layer in self._phases
 
     def phases(self, layer: str) -> list[Phase]:
-        """The trajectory's phases of ``layer`` (:meth:`RunReader.phases
+        """The trajectory's phases of ``layer`` from :attr:`phase_measures` (:meth:`RunReader.phases
         <repscope.reading.RunReader.phases>`: its error bars, where the run starts), as they
         were when this snapshot was taken."""
         if layer not in self._phases:
             try:
-                self._phases[layer] = self.trajectory.phases(layer)
+                self._phases[layer] = self.trajectory.phases(layer, measures=self.phase_measures)
             except ValueError as err:  # curves the detector refuses
                 self._phases[layer], self.phase_errors[layer] = [], str(err)
         return self._phases[layer]
@@ -229,6 +243,45 @@ def curve_names(runs: list[RunData]) -> list[str]:
     scalars = {m for run in runs for m in run.scalars} - measures
     order = [m for m in MEASURES if m in measures] + sorted(measures - set(MEASURES))
     return order + [m for m in SCALAR_NAMES if m in scalars] + sorted(scalars - set(SCALAR_NAMES))
+
+
+def check_phase_measures(
+    value: Any, runs: list[RunData], func: str = "Scrubber", name: str = "phase_measures"
+) -> tuple[str, str]:
+    """``value`` checked as the pair of measures the phases are read from: two different names
+    of measures the runs store (training scalars have no per-layer curve to read). Nothing is
+    checked against the runs while they store nothing (a live run's first results may bring
+    the measures).
+
+    Examples
+    --------
+    >>> from repscope.synthetic import synthetic_trajectory
+    >>> runs = [RunData(synthetic_trajectory(n_steps=4, n_points=30))]
+    >>> check_phase_measures(["participation_ratio", "effective_rank"], runs)
+    ('participation_ratio', 'effective_rank')
+    """
+    if (
+        isinstance(value, str)
+        or not isinstance(value, Sequence)
+        or len(value) != 2
+        or not all(isinstance(m, str) for m in value)
+    ):
+        fail(
+            name,
+            func,
+            "two measure names: the first's turning points make the phases, the second is read "
+            "over each (default ('effective_rank', 'alpha'))",
+            describe(value),
+            error=TypeError,
+        )
+    first, second = value[0], value[1]
+    if first == second:
+        fail(name, func, "two different measures", repr(tuple(value)))
+    stored = [m for m in curve_names(runs) if any(m in run.measures for run in runs)]
+    unknown = [m for m in (first, second) if m not in stored]
+    if stored and unknown:
+        fail(name, func, f"two stored measures, from {stored}", repr(unknown))
+    return first, second
 
 
 def default_curves(available: list[str]) -> list[str]:

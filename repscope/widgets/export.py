@@ -25,7 +25,14 @@ from pathlib import Path
 from typing import Any
 
 from .._validation import fail
-from .data import RunData, as_runs, curve_names, default_curves
+from .data import (
+    PHASE_MEASURES,
+    RunData,
+    as_runs,
+    check_phase_measures,
+    curve_names,
+    default_curves,
+)
 from .feed import MAX_POINTS, Feed
 from .page_file import GENERATOR, check_page_path
 from .panels import Panel, panels_for
@@ -62,6 +69,7 @@ def record(
     layers: Sequence[str] | None = None,
     max_points: int | None = MAX_POINTS,
     panels: Sequence[Panel] | None = None,
+    phase_measures: Sequence[str] = PHASE_MEASURES,
     func: str = "export_html",
     arguments: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
@@ -73,7 +81,11 @@ def record(
     def arg(name: str) -> str:
         return (arguments or {}).get(name, name)
 
-    runs = [RunData(t, n) for t, n in as_runs(trajectory, func)]
+    pairs = as_runs(trajectory, func)
+    runs = [RunData(t, n) for t, n in pairs]
+    pair = check_phase_measures(phase_measures, runs, func, arg("phase_measures"))
+    if pair != PHASE_MEASURES:
+        runs = [RunData(t, n, phase_measures=pair) for t, n in pairs]
     every = [name for run in runs for name in run.layers]
     steps = sorted({int(s) for run in runs for s in run.steps})
     if not every:
@@ -171,6 +183,7 @@ def export_html(
     layers: Sequence[str] | None = None,
     max_points: int | None = MAX_POINTS,
     panels: Sequence[Panel] | None = None,
+    phase_measures: Sequence[str] = PHASE_MEASURES,
     overwrite: bool = False,
 ) -> Path:
     """Write the scrubber's view as one standalone HTML file.
@@ -200,6 +213,9 @@ def export_html(
         As for :class:`~repscope.widgets.Scrubber`.
     panels : sequence of Panel, optional
         As for :class:`~repscope.widgets.Scrubber`.
+    phase_measures : (str, str), default ("effective_rank", "alpha")
+        As for :class:`~repscope.widgets.Scrubber`: the measures the shaded phases are read
+        from.
     overwrite : bool, default False
         Replace an existing HTML page that repscope did not export.
 
@@ -235,6 +251,7 @@ def export_html(
         layers=layers,
         max_points=max_points,
         panels=panels,
+        phase_measures=phase_measures,
     )
     return write_page(recorded, check())
 

@@ -24,7 +24,15 @@ import anywidget
 import traitlets
 
 from .._validation import describe, fail
-from .data import RunData, as_runs, being_filled, curve_names, default_curves
+from .data import (
+    PHASE_MEASURES,
+    RunData,
+    as_runs,
+    being_filled,
+    check_phase_measures,
+    curve_names,
+    default_curves,
+)
 from .feed import MAX_POINTS, Feed
 from .panels import Panel, panels_for
 from .protocol import ESM, Message
@@ -56,6 +64,12 @@ class Scrubber(anywidget.AnyWidget):
     panels : sequence of Panel, optional
         The panels shown, in order (default: every registered panel that applies;
         :mod:`repscope.widgets.panels`).
+    phase_measures : (str, str), default ("effective_rank", "alpha")
+        The two stored measures the shaded phases are read from: the turning points of the
+        first make the phases, the second is read over each (``("llc", "effective_rank")``,
+        ``("intrinsic_dimension", "alpha")``; :meth:`RunReader.phases
+        <repscope.reading.RunReader.phases>`). The paper's names go to the default pair only;
+        other phases are named by what the two curves did.
 
     Attributes
     ----------
@@ -93,6 +107,7 @@ class Scrubber(anywidget.AnyWidget):
         poll: float = 1.0,
         max_points: int | None = MAX_POINTS,
         panels: Sequence[Panel] | None = None,
+        phase_measures: Sequence[str] = PHASE_MEASURES,
     ):
         self._lock = threading.RLock()
         self._pairs = as_runs(trajectory)
@@ -100,6 +115,9 @@ class Scrubber(anywidget.AnyWidget):
         self.max_points = max_points
         self.poll = float(poll)
         self.runs = [RunData(t, n) for t, n in self._pairs]
+        self.phase_measures = check_phase_measures(phase_measures, self.runs)
+        if self.phase_measures != PHASE_MEASURES:
+            self.runs = self._snapshot()
         self.feed = self._feed()
         self._check_wanted(layer, measures)
         layers, steps = self.layers, self.steps
@@ -116,6 +134,9 @@ class Scrubber(anywidget.AnyWidget):
         self._watcher: threading.Thread | None = None
         if watch if watch is not None else self.feed.live:
             self.start_watching()
+
+    def _snapshot(self) -> list[RunData]:
+        return [RunData(t, n, phase_measures=self.phase_measures) for t, n in self._pairs]
 
     def _feed(self) -> Feed:
         live = any(being_filled(t) for t, _ in self._pairs)
@@ -270,7 +291,7 @@ class Scrubber(anywidget.AnyWidget):
                 being_filled(t) for t, _ in self._pairs
             ):
                 return False
-            self.runs = [RunData(t, n) for t, n in self._pairs]
+            self.runs = self._snapshot()
             self.feed = self._feed()
             layers = self.layers
             if layers and self.layer not in layers:

@@ -133,3 +133,19 @@ def test_fragments_share_one_loader_and_have_their_own_data(evil_traj):
     assert ids[0] != ids[1]
     assert all(f'id="repscope-data-{i}"' in f for i, f in zip(ids, (a, b), strict=True))
     assert "holder.__repscopeModule" in a  # the module is imported once per page
+
+
+def test_the_page_shades_the_phases_of_the_pair_asked_for(tmp_path):
+    traj = synthetic_trajectory(n_steps=16, layers=("h.0",), n_points=40, seed=0)
+    pair = ("participation_ratio", "alpha")
+    page = read_page(export_html(traj, tmp_path / "s.html", phase_measures=pair))
+    (head,) = by_type(page, "layer")
+    expected = traj.phases(measures=pair)
+    bounds = [(p.start_step, p.end_step) for p in expected]
+    assert expected and bounds != [(p.start_step, p.end_step) for p in traj.phases()]
+    assert [(p["start"], p["end"], p["name"]) for p in head["panels"]["curves"]["phases"]] == [
+        (p.start_step, p.end_step, p.name) for p in expected
+    ]
+    with pytest.raises(ValueError, match="'phase_measures' argument of export_html"):
+        export_html(traj, tmp_path / "t.html", phase_measures=("alpha", "missing"))
+    assert not (tmp_path / "t.html").exists()

@@ -425,3 +425,43 @@ def test_answers_and_live_pushes_never_interleave(traj, monkeypatch):
         else:
             groups[-1].append(thread)
     assert len(groups) == 10 and all(len(set(g)) == 1 for g in groups)
+
+
+def test_phases_can_be_shaded_from_another_pair_of_measures(traj):
+    pair = ("participation_ratio", "effective_rank")
+    front = FrontEnd(Scrubber(traj, phase_measures=pair))
+    head = front.layer("h.2")
+    expected = traj.phases("h.2", measures=pair)
+    assert expected and expected[0].names == ("participation ratio", "RankMe")
+    shaded = head["panels"]["curves"]["phases"]
+    assert [(p["start"], p["end"], p["name"]) for p in shaded] == [
+        (p.start_step, p.end_step, p.name) for p in expected
+    ]
+    # the evidence is that pair's: the change of the first measure over each phase, read apart
+    curve = traj.curve("participation_ratio", "h.2")
+    for p in shaded:
+        change = curve[p["end"]] - curve[p["start"]]
+        assert f"participation ratio {change:+.3g}" in p["description"]
+        assert "RankMe" in p["description"]
+    assert any("phases shaded from participation ratio" in n for n in head["notes"])
+    default = FrontEnd(Scrubber(traj)).layer("h.2")
+    assert not any("phases shaded from" in n for n in default["notes"])
+    assert [p["name"] for p in default["panels"]["curves"]["phases"]] == [
+        p.name for p in traj.phases("h.2")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("pair", "error", "words"),
+    [
+        ("effective_rank", TypeError, "two measure names"),
+        (("effective_rank",), TypeError, "two measure names"),
+        (("alpha", "alpha"), ValueError, "two different measures"),
+        (("effective_rank", "nope"), ValueError, "two stored measures"),
+        (("effective_rank", "loss"), ValueError, "two stored measures"),  # a training scalar
+    ],
+)
+def test_a_bad_phase_pair_is_refused_naming_the_argument(traj, pair, error, words):
+    traj.store.put_scalars(traj.run, 0, {"loss": 1.0})
+    with pytest.raises(error, match=rf"'phase_measures' argument of Scrubber.*{words}"):
+        Scrubber(traj, phase_measures=pair)
