@@ -37,12 +37,16 @@ def test_requirements_take_a_cpu_torch_and_the_widget_stack():
         assert name in reqs, name
 
 
-def test_post_build_installs_this_package_with_the_demos_extra_only():
-    """01-05 need the widgets and scikit-learn's digits (the ``demos`` extra); 06 and 07 (the
-    Hugging Face hub, a Trainer) say what to add."""
+def test_post_build_installs_this_package_with_what_01_to_05_need():
+    """01-05 need the widgets and scikit-learn's digits (the ``demos`` extra), the LLC section
+    of 02 devinterp (the ``llc`` extra) and matplotlib; 06 and 07 (the Hugging Face hub, a
+    Trainer) say what to add."""
     post = BINDER / "postBuild"
     assert os.access(post, os.X_OK) and post.read_text().startswith("#!")
-    assert re.search(r'pip install .*-e "?\.\[demos\]"?', post.read_text())
+    line = next(x for x in post.read_text().splitlines() if "pip install" in x)
+    assert re.search(r'-e "?\.\[demos,llc\]"?', line), line
+    assert re.search(r'"?matplotlib(>=[\d.]+)?"?', line), line
+    assert "hf" not in line
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     assert project["optional-dependencies"]["demos"] == ["repscope[widgets,sklearn]"]
 
@@ -103,7 +107,9 @@ def test_binder_requirements_install_into_a_fresh_venv(tmp_path):
         "import importlib.util, torch, jupyterlab, repscope.widgets, repscope.synthetic; "
         "from repscope.demos import three_phases, grokking, dse_dsmi, rich_lazy; "
         "from repscope.demos.digits import load_digits_split; load_digits_split(0); "
-        "assert importlib.util.find_spec('transformers') is None, 'more than 01-05 need'; "
+        "import devinterp, matplotlib.pyplot; "  # notebook 02's LLC section and its figure
+        # devinterp brings transformers; the hf extra's accelerate (07's Trainer) stays out
+        "assert importlib.util.find_spec('accelerate') is None, 'more than 01-05 need'; "
         "print(torch.__version__, torch.cuda.is_available())"
     )
     out = subprocess.run(
