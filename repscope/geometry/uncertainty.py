@@ -87,7 +87,7 @@ def jackknife_interval(
     estimate : float
         The measure on every input (``nan`` allowed: the interval is then ``nan``).
     left_out : array of shape (groups,)
-        The measure with each group left out.
+        The measure with each group left out (a ``nan`` among them makes the interval ``nan``).
     level : float, default 0.9
     correct : bool, default True
         Centre the interval on the bias-corrected value. ``False`` for a quantity that depends
@@ -114,10 +114,14 @@ def jackknife_interval(
 
     func = "jackknife_interval"
     estimate = check_estimate(estimate, name="estimate", func=func)
-    values = np.asarray(left_out, dtype=float)
+    expected = "a 1-D array of at least 2 leave-one-out values"
+    try:
+        values = np.asarray(left_out, dtype=float)
+    except (TypeError, ValueError):
+        fail("left_out", func, expected, describe(left_out), error=TypeError)
+    if values.ndim != 1 or len(values) < 2:
+        fail("left_out", func, expected, f"an array of shape {values.shape}")
     groups = len(values)
-    if groups < 2:
-        fail("left_out", func, "at least 2 leave-one-out values", f"{groups}")
     level = check_level(level, func=func)
     if not isinstance(correct, (bool, np.bool_)):
         fail("correct", func, "a bool (True or False)", describe(correct), error=TypeError)

@@ -154,6 +154,13 @@ def test_the_walker_calls_each_function_correctly_on_good_input(name):
 def test_jackknife_interval_rejects_bad_input_in_the_grammar():
     with pytest.raises(ValueError, match=GRAMMAR.format(arg="left_out", func="jackknife_interval")):
         geometry.jackknife_interval(1.0, [1.0])
+    for bad in ([[1.0, 2.0], [3.0, 4.0]], 3.0):
+        with pytest.raises(
+            ValueError, match=GRAMMAR.format(arg="left_out", func="jackknife_interval")
+        ):
+            geometry.jackknife_interval(1.0, bad)
+    with pytest.raises(TypeError, match=GRAMMAR.format(arg="left_out", func="jackknife_interval")):
+        geometry.jackknife_interval(1.0, ["a", "b"])
     with pytest.raises(ValueError, match=GRAMMAR.format(arg="level", func="jackknife_interval")):
         geometry.jackknife_interval(1.0, [1.0, 2.0], level=1.5)
 
