@@ -90,6 +90,9 @@ class Measure:
         others stand) instead of a failed layer.
     hidden : tuple of str
         Further values it stores that are not curves of their own.
+    interval : str
+        What its error bars (``{name}_lo``, ``{name}_hi``, where stored) are an interval over:
+        the curves' band says so. Default: the scan's jackknife over the probe inputs.
     """
 
     name: str
@@ -99,6 +102,7 @@ class Measure:
     axis_options: Callable[[MeasureConfig], str] | None = None
     missing_ok: bool = False
     hidden: tuple[str, ...] = ()
+    interval: str = "90 % interval over the probe inputs"
 
     def axis_title(self, config: MeasureConfig | None) -> str:
         """The display name, with the options that change its values (``DSE (σ=10, t=1)``)."""
@@ -444,7 +448,8 @@ register(
         "llc",
         "LLC (local learning coefficient)",
         None,  # the model's, on the user's loss and data: repscope.llc.add_llc
-        hidden=("llc_chain_std", "llc_init_loss"),
+        hidden=("llc_chain_std", "llc_init_loss", "llc_se", "llc_lo", "llc_hi"),
+        interval="90 % interval over the SGLD chains",
     )
 )
 register(Measure("cka_previous", "CKA to previous checkpoint", None))

@@ -154,6 +154,7 @@ def test_the_measure_picker_offers_it_with_its_display_name(scanned):
         "label": DISPLAY,
         "axis": f"{DISPLAY} (covariance)",
         "kind": "measure",
+        "band": "90 % interval over the probe inputs",  # the registry's default
     } in (run["curves"])
     table = run["measures"]  # what the curves and the overview heatmap draw
     row = table["names"].index(NAME)
@@ -181,7 +182,8 @@ def test_a_store_still_shows_it_where_it_is_not_registered(scanned, capsys, monk
     runs = [RunData(open_store(store).trajectory())]
     assert NAME in runs[0].measures and display_name(NAME) == NAME
     (run,) = unpack(*Feed(runs, panels_for(runs)).answer({"type": "hello"})[0])["runs"]
-    assert {"name": NAME, "label": NAME, "axis": NAME, "kind": "measure"} in run["curves"]
+    curve = {"name": NAME, "label": NAME, "axis": NAME, "kind": "measure", "band": "90 % interval"}
+    assert curve in run["curves"]  # unregistered: what its interval is over is not known
 
 
 def test_the_public_api_walker_walks_it_once_exported(monkeypatch):

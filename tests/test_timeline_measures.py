@@ -15,6 +15,7 @@ from repscope.probe import Probe
 from repscope.sources.folder import CheckpointFolder
 from repscope.trajectory import Trajectory
 from repscope.widgets.data import RunData, curve_names
+from repscope.widgets.feed import Feed
 
 from .models import mlp, save_mlp_checkpoints
 
@@ -132,6 +133,12 @@ def test_the_llc_of_each_checkpoint_lands_on_the_timeline(run, capsys):
     assert "llc" not in set(acts.metrics.query("step == 3").measure)  # only the steps asked
     assert acts.store.run_source(acts.run)["llc"] == settings.as_dict()
     assert main(["ls", str(store)]) == 0 and "llc" in capsys.readouterr().out
-    assert "llc" in curve_names([RunData(acts)])
+    data = RunData(acts)
+    shown = curve_names([data])
+    assert "llc" in shown and not {"llc_se", "llc_lo", "llc_hi"} & set(shown)  # parts, no chips
+    # the curves' band says what the interval is over: the chains here, the probe inputs there
+    bands = {c["name"]: c.get("band") for c in Feed([data], []).curves(data)}
+    assert "SGLD chains" in bands["llc"] and "probe inputs" not in bands["llc"]
+    assert "probe inputs" in bands["effective_rank"]
     with pytest.raises(ValueError, match="'steps' argument of add_llc"):
         acts.add_llc(batches, loss_fn, settings, steps=[5])

@@ -68,11 +68,48 @@ export function linePath(xs, ys) {
   return d;
 }
 
-/** Markers as one path: a zero-length segment per point, drawn round by stroke-linecap. */
-export function dotsPath(xs, ys) {
+/** Markers as one path: a zero-length segment per point, drawn round by stroke-linecap
+ * (every finite point, or those of `only`, a list of indices). */
+export function dotsPath(xs, ys, only = null) {
   let d = "";
-  for (let i = 0; i < xs.length; i += 1) {
+  for (const i of only ?? xs.keys()) {
     if (Number.isFinite(xs[i]) && Number.isFinite(ys[i])) d += `M${px(xs[i])} ${px(ys[i])}h0`;
+  }
+  return d;
+}
+
+const finite = (xs, ys, i) => i >= 0 && i < xs.length && Number.isFinite(xs[i]) && Number.isFinite(ys[i]);
+
+/** The indices of finite points with no finite neighbour: `linePath` draws nothing there (a
+ * measure estimated at a few checkpoints, a point between two failed ones). */
+export function isolated(xs, ys) {
+  const out = [];
+  for (let i = 0; i < xs.length; i += 1) {
+    if (finite(xs, ys, i) && !finite(xs, ys, i - 1) && !finite(xs, ys, i + 1)) out.push(i);
+  }
+  return out;
+}
+
+/** Straight segments across the gaps of a curve: from each finite point to the next finite
+ * one when missing points lie between them (drawn dashed: nothing was measured there). */
+export function gapPath(xs, ys) {
+  let d = "";
+  let last = -1;
+  for (let i = 0; i < xs.length; i += 1) {
+    if (!finite(xs, ys, i)) continue;
+    if (last >= 0 && i > last + 1) d += `M${px(xs[last])} ${px(ys[last])}L${px(xs[i])} ${px(ys[i])}`;
+    last = i;
+  }
+  return d;
+}
+
+/** Vertical error bars at the points `only` (where a band has no width to be drawn). */
+export function whiskerPath(xs, lower, upper, only) {
+  let d = "";
+  for (const i of only) {
+    if ([xs[i], lower[i], upper[i]].every(Number.isFinite)) {
+      d += `M${px(xs[i] - 3)} ${px(lower[i])}h6M${px(xs[i])} ${px(lower[i])}V${px(upper[i])}M${px(xs[i] - 3)} ${px(upper[i])}h6`;
+    }
   }
   return d;
 }

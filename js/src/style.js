@@ -38,6 +38,8 @@ const CSS = `
 .repscope .rs-readout { fill: #333; font-size: 11px; font-variant-numeric: tabular-nums; }
 .repscope .rs-line { fill: none; stroke-width: 1.6; stroke-linejoin: round; }
 .repscope .rs-dots { fill: none; stroke-width: 4.5; stroke-linecap: round; }
+.repscope .rs-gap { fill: none; stroke-width: 1.2; stroke-dasharray: 3 3; opacity: 0.55; }
+.repscope .rs-whisker { fill: none; stroke-width: 1.2; opacity: 0.6; }
 .repscope .rs-band { opacity: 0.18; stroke: none; }
 .repscope .rs-phase-label { fill: #333; font-size: 10.5px; }
 .repscope .rs-cursor-line { stroke: #333; stroke-width: 1.3; stroke-dasharray: 3 2; }

@@ -111,13 +111,17 @@ class Feed:
         return size, max(1, math.ceil(len(run.steps) / size))
 
     def curves(self, run: RunData) -> list[dict[str, str]]:
-        """What ``run`` can draw over steps: name, display name, axis title and kind."""
+        """What ``run`` can draw over steps: name, display name, axis title, kind, and what its
+        error band is an interval over (``band``, measures only)."""
         out = []
         for name in curve_names([run]):
             measure = MEASURES.get(name)
             kind = "measure" if name in run.measures else "scalar"
             axis = measure.axis_title(run.config) if measure is not None else display_name(name)
-            out.append({"name": name, "label": display_name(name), "axis": axis, "kind": kind})
+            curve = {"name": name, "label": display_name(name), "axis": axis, "kind": kind}
+            if kind == "measure":
+                curve["band"] = measure.interval if measure is not None else "90 % interval"
+            out.append(curve)
         return out
 
     def notes(self, run: RunData) -> list[str]:

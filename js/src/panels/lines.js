@@ -5,7 +5,7 @@
 // size change.
 import { bottomAxis, leftAxis } from "../axes.js";
 import { RUN_COLOURS, phaseColour } from "../colors.js";
-import { bandPath, clear, dotsPath, html, linePath, px, svg } from "../dom.js";
+import { bandPath, clear, dotsPath, gapPath, html, isolated, linePath, px, svg, whiskerPath } from "../dom.js";
 import { extent, formatValue, linearLabels, linearMap, linearTicks, stepPosition, stepTicks } from "../scale.js";
 import { atOrBefore, nearestOnLogAxis } from "../steps.js";
 
@@ -73,7 +73,7 @@ export function rowsOf(frame, spec) {
   return frame.measures
     .map((name) => frame.curve(name))
     .filter((c) => c && c.kind === kind)
-    .map((c) => ({ name: c.name, label: c.axis ?? c.label, short: c.label, kind }));
+    .map((c) => ({ name: c.name, label: c.axis ?? c.label, short: c.label, kind, band: c.band }));
 }
 
 export function createLines(box, spec, view) {
@@ -125,7 +125,7 @@ export function createLines(box, spec, view) {
       const last = k === rows.length - 1;
       bottomAxis(g, { x, y: bottom, ticks: stepTicks(frame.steps[0] ?? 0, frame.steps[frame.steps.length - 1] ?? 1, width - left - right), labels: last, lo: left, hi: width - right });
       const banded = series.some((s) => s.lower && s.upper && Array.from(s.lower).some(Number.isFinite));
-      const titleText = banded ? `${row.label}  ·  band: 90 % interval over the probe inputs` : row.label;
+      const titleText = banded ? `${row.label}  ·  band: ${row.band ?? "90 % interval"}` : row.label;
       const titleGroup = svg("g", {}, g); // its <title>: the whole text on hover, when it is cut
       svg("title", {}, titleGroup, titleText);
       const title = svg("text", { x: left, y: top - 6, class: "rs-row-title" }, titleGroup, titleText);
@@ -136,7 +136,13 @@ export function createLines(box, spec, view) {
         }
         const ys = Array.from(s.values, y);
         svg("path", { d: linePath(xs, ys), stroke: s.colour, class: "rs-line" }, g);
-        if (s.steps.length <= MARKERS_UP_TO) svg("path", { d: dotsPath(xs, ys), stroke: s.colour, class: "rs-dots" }, g);
+        svg("path", { d: gapPath(xs, ys), stroke: s.colour, class: "rs-gap" }, g);
+        const lone = isolated(xs, ys); // no line through them: always a marker, and a bar
+        if (s.lower && s.upper && lone.length) {
+          svg("path", { d: whiskerPath(xs, Array.from(s.lower, y), Array.from(s.upper, y), lone), stroke: s.colour, class: "rs-whisker" }, g);
+        }
+        const dots = s.steps.length <= MARKERS_UP_TO ? dotsPath(xs, ys) : dotsPath(xs, ys, lone);
+        if (dots) svg("path", { d: dots, stroke: s.colour, class: "rs-dots" }, g);
       }
       rowBoxes.push({ row, top, bottom, y, series, title, titleText, left });
     });

@@ -228,10 +228,37 @@ function linePath(xs, ys) {
   }
   return d;
 }
-function dotsPath(xs, ys) {
+function dotsPath(xs, ys, only = null) {
   let d = "";
-  for (let i = 0; i < xs.length; i += 1) {
+  for (const i of only ?? xs.keys()) {
     if (Number.isFinite(xs[i]) && Number.isFinite(ys[i])) d += `M${px(xs[i])} ${px(ys[i])}h0`;
+  }
+  return d;
+}
+var finite = (xs, ys, i) => i >= 0 && i < xs.length && Number.isFinite(xs[i]) && Number.isFinite(ys[i]);
+function isolated(xs, ys) {
+  const out = [];
+  for (let i = 0; i < xs.length; i += 1) {
+    if (finite(xs, ys, i) && !finite(xs, ys, i - 1) && !finite(xs, ys, i + 1)) out.push(i);
+  }
+  return out;
+}
+function gapPath(xs, ys) {
+  let d = "";
+  let last = -1;
+  for (let i = 0; i < xs.length; i += 1) {
+    if (!finite(xs, ys, i)) continue;
+    if (last >= 0 && i > last + 1) d += `M${px(xs[last])} ${px(ys[last])}L${px(xs[i])} ${px(ys[i])}`;
+    last = i;
+  }
+  return d;
+}
+function whiskerPath(xs, lower, upper, only) {
+  let d = "";
+  for (const i of only) {
+    if ([xs[i], lower[i], upper[i]].every(Number.isFinite)) {
+      d += `M${px(xs[i] - 3)} ${px(lower[i])}h6M${px(xs[i])} ${px(lower[i])}V${px(upper[i])}M${px(xs[i] - 3)} ${px(upper[i])}h6`;
+    }
   }
   return d;
 }
@@ -628,7 +655,7 @@ function rowsOf(frame, spec) {
     return names;
   }
   const kind = source === "scalars" ? "scalar" : "measure";
-  return frame.measures.map((name) => frame.curve(name)).filter((c) => c && c.kind === kind).map((c) => ({ name: c.name, label: c.axis ?? c.label, short: c.label, kind }));
+  return frame.measures.map((name) => frame.curve(name)).filter((c) => c && c.kind === kind).map((c) => ({ name: c.name, label: c.axis ?? c.label, short: c.label, kind, band: c.band }));
 }
 function createLines(box, spec, view) {
   const title = html("div", { class: "rs-panel-title" }, box);
@@ -678,7 +705,7 @@ function createLines(box, spec, view) {
       const last = k === rows.length - 1;
       bottomAxis(g, { x, y: bottom, ticks: stepTicks(frame.steps[0] ?? 0, frame.steps[frame.steps.length - 1] ?? 1, width - left - right), labels: last, lo: left, hi: width - right });
       const banded = series.some((s) => s.lower && s.upper && Array.from(s.lower).some(Number.isFinite));
-      const titleText = banded ? `${row.label}  ·  band: 90 % interval over the probe inputs` : row.label;
+      const titleText = banded ? `${row.label}  ·  band: ${row.band ?? "90 % interval"}` : row.label;
       const titleGroup = svg("g", {}, g);
       svg("title", {}, titleGroup, titleText);
       const title2 = svg("text", { x: left, y: top - 6, class: "rs-row-title" }, titleGroup, titleText);
@@ -689,7 +716,13 @@ function createLines(box, spec, view) {
         }
         const ys = Array.from(s.values, y);
         svg("path", { d: linePath(xs, ys), stroke: s.colour, class: "rs-line" }, g);
-        if (s.steps.length <= MARKERS_UP_TO) svg("path", { d: dotsPath(xs, ys), stroke: s.colour, class: "rs-dots" }, g);
+        svg("path", { d: gapPath(xs, ys), stroke: s.colour, class: "rs-gap" }, g);
+        const lone = isolated(xs, ys);
+        if (s.lower && s.upper && lone.length) {
+          svg("path", { d: whiskerPath(xs, Array.from(s.lower, y), Array.from(s.upper, y), lone), stroke: s.colour, class: "rs-whisker" }, g);
+        }
+        const dots = s.steps.length <= MARKERS_UP_TO ? dotsPath(xs, ys) : dotsPath(xs, ys, lone);
+        if (dots) svg("path", { d: dots, stroke: s.colour, class: "rs-dots" }, g);
       }
       rowBoxes.push({ row, top, bottom, y, series, title: title2, titleText, left });
     });
@@ -1501,6 +1534,8 @@ var CSS = `
 .repscope .rs-readout { fill: #333; font-size: 11px; font-variant-numeric: tabular-nums; }
 .repscope .rs-line { fill: none; stroke-width: 1.6; stroke-linejoin: round; }
 .repscope .rs-dots { fill: none; stroke-width: 4.5; stroke-linecap: round; }
+.repscope .rs-gap { fill: none; stroke-width: 1.2; stroke-dasharray: 3 3; opacity: 0.55; }
+.repscope .rs-whisker { fill: none; stroke-width: 1.2; opacity: 0.6; }
 .repscope .rs-band { opacity: 0.18; stroke: none; }
 .repscope .rs-phase-label { fill: #333; font-size: 10.5px; }
 .repscope .rs-cursor-line { stroke: #333; stroke-width: 1.3; stroke-dasharray: 3 2; }
