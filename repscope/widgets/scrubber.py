@@ -308,11 +308,13 @@ class Scrubber(anywidget.AnyWidget):
 
     # -- export ----------------------------------------------------------------------------------
     def export_html(self, path: Any, **options: Any) -> Path:
-        """:func:`repscope.widgets.export_html` of what is shown (runs, layer, measures)."""
+        """:func:`repscope.widgets.export_html` of what is shown (runs, layer, measures, the
+        phases' pair of measures)."""
         from .export import export_html
 
         options.setdefault("max_points", self.max_points)
         options.setdefault("panels", self._panels)
+        options.setdefault("phase_measures", self.phase_measures)
         return export_html(
             {r.name: r.trajectory for r in self.runs},
             path,

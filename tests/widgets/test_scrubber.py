@@ -427,9 +427,12 @@ def test_answers_and_live_pushes_never_interleave(traj, monkeypatch):
     assert len(groups) == 10 and all(len(set(g)) == 1 for g in groups)
 
 
-def test_phases_can_be_shaded_from_another_pair_of_measures(traj):
+def test_phases_can_be_shaded_from_another_pair_of_measures(traj, tmp_path):
+    from repscope.widgets.export import read_page
+
     pair = ("participation_ratio", "effective_rank")
-    front = FrontEnd(Scrubber(traj, phase_measures=pair))
+    scrubber = Scrubber(traj, phase_measures=pair)
+    front = FrontEnd(scrubber)
     head = front.layer("h.2")
     expected = traj.phases("h.2", measures=pair)
     assert expected and expected[0].names == ("participation ratio", "RankMe")
@@ -444,6 +447,9 @@ def test_phases_can_be_shaded_from_another_pair_of_measures(traj):
         assert f"participation ratio {change:+.3g}" in p["description"]
         assert "RankMe" in p["description"]
     assert any("phases shaded from participation ratio" in n for n in head["notes"])
+    page = read_page(scrubber.export_html(tmp_path / "shown.html"))  # the page of what is shown
+    exported = next(m for m in page["messages"] if m["type"] == "layer" and m["layer"] == "h.2")
+    assert exported["panels"]["curves"]["phases"] == shaded
     default = FrontEnd(Scrubber(traj)).layer("h.2")
     assert not any("phases shaded from" in n for n in default["notes"])
     assert [p["name"] for p in default["panels"]["curves"]["phases"]] == [
