@@ -40,7 +40,6 @@ import contextlib
 import functools
 import io
 import itertools
-import math
 import os
 import sys
 import tempfile
@@ -90,26 +89,11 @@ def previous_detector(commit: str) -> Any:
     return module.detect_phases
 
 
-def llc_settings() -> Any:
-    """The settings measured for the demo model (``docs/llc.md``): nβ = m / log m over the
-    tokens of one batch (m = 32 × 64 = 2048)."""
-    from repscope.demos import three_phases
-    from repscope.llc import LLCSettings
-
-    tokens = LLC_BATCH * three_phases.CONTEXT
-    return LLCSettings(
-        lr=1e-4,
-        localization=1000.0,
-        nbeta=tokens / math.log(tokens),
-        num_chains=2,
-        num_draws=96,
-        num_burnin_steps=40,
-    )
-
-
 def llc_batches() -> list[Any]:
     """``LLC_BATCHES`` batches of ``LLC_BATCH`` sequences of the training context (+1 for the
-    targets), drawn from the demo's language as ``three_phases.train`` draws its own."""
+    targets), drawn from the demo's language as ``three_phases.train`` draws its own. (Drawn
+    with ``default_rng(LLC_DATA_SEED)``, as the recorded seeds 0-4 were; the demo's
+    ``llc_inputs`` seeds with ``[LLC_DATA_SEED, seed]``: other batches of the same law.)"""
     import torch
 
     from repscope.demos import three_phases
@@ -117,16 +101,6 @@ def llc_batches() -> list[Any]:
     rng = np.random.default_rng(LLC_DATA_SEED)
     data = three_phases.language().sample(LLC_BATCHES * LLC_BATCH, three_phases.CONTEXT + 1, rng)
     return list(torch.from_numpy(data).split(LLC_BATCH))
-
-
-def next_token_loss(model: Any, batch: Any) -> Any:
-    """The training loss: next-token cross-entropy of the TinyLM, averaged over tokens."""
-    import torch.nn.functional as F
-
-    from repscope.demos.three_phases import VOCAB
-
-    logits = model(batch[:, :-1])
-    return F.cross_entropy(logits.reshape(-1, VOCAB), batch[:, 1:].reshape(-1))
 
 
 def boundaries_of(phases: list[dict[str, Any]], grid: list[int]) -> dict[str, int]:
@@ -262,7 +236,7 @@ def lenses(
 
     # -- LLC at a log-spaced subset, one checkpoint per call (timed each) ------------------------
     subset = llc_subset(grid, list(bounds.values()), points)
-    settings, batches = llc_settings(), llc_batches()
+    settings, batches = three_phases.LLC_SETTINGS, llc_batches()
     assert traj.source is not None, "the demo's trajectory has its folder as source after the scan"
     start, loaded = time.perf_counter(), "devinterp.slt.sampling" in sys.modules
     import devinterp.slt.sampling  # noqa: F401  (what estimate_llc imports: once per process)
@@ -273,7 +247,7 @@ def lenses(
     for step in subset:
         start = time.perf_counter()
         try:
-            traj.add_llc(batches, next_token_loss, settings, steps=[step])
+            traj.add_llc(batches, three_phases.next_token_loss, settings, steps=[step])
         except FloatingPointError as err:
             failed[step] = str(err)
         per_step.append(round(time.perf_counter() - start, 2))

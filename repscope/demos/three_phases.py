@@ -49,6 +49,7 @@ and α. ``run(live=True)`` trains in the background while a scrubber watches the
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -106,14 +107,7 @@ LLC_SETTINGS = LLCSettings(
 #: of the batches): 112 SGLD steps a checkpoint instead of 272. Two chains still, so that their
 #: spread (the error bar) exists. On the small run (seed 0) it gave 43.7 ± 3.2 at step 128 and
 #: 112.6 ± 1.8 at step 400, where :data:`LLC_SETTINGS` gave 44.1 ± 0.3 and 110.1 ± 3.2.
-LLC_SETTINGS_SMALL = LLCSettings(
-    lr=1e-4,
-    localization=1000.0,
-    nbeta=LLC_TOKENS / math.log(LLC_TOKENS),
-    num_chains=2,
-    num_draws=32,
-    num_burnin_steps=24,
-)
+LLC_SETTINGS_SMALL = dataclasses.replace(LLC_SETTINGS, num_draws=32, num_burnin_steps=24)
 
 
 def checkpoint_steps(total: int) -> list[int]:
